@@ -1,0 +1,298 @@
+"""Make the official base images the course uses present, with or without a registry.
+
+Resolution order for each image: already present -> ``docker pull`` -> load from a bundle
+tarball -> build an offline replica from Debian's packages (``images/replicas/``). Replicas
+carry the official tag, so course Dockerfiles stay textbook-exact, and a label saying what
+they are. Images that cannot be had offline (alpine, ubuntu) are reported as such.
+
+When ``$SHIPSHAPE_EXTRA_CA_CERTS`` names a PEM bundle (a corporate TLS proxy), each image
+with pip gets a thin "trust" layer that sets ``PIP_CERT`` to that bundle, so
+``pip install`` inside course builds works without editing any Dockerfile.
+
+Example:
+    >>> from helpers import baseimages
+    >>> [i.name for i in baseimages.CATALOG][:2]
+    ['debian:bookworm-slim', 'debian:bookworm']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from . import engine, settings
+
+MB = 1000 * 1000
+
+
+@dataclass(frozen=True)
+class BaseImage:
+    """One image the course uses, with the size its documentation claims."""
+
+    name: str
+    documented_bytes: int | None  # the lesson's (or Docker Hub's) claim; None if none
+    documented_source: str
+    offline: bool  # can an offline replica be built here?
+    has_pip: bool = False
+    note: str = ""
+
+
+CATALOG: tuple[BaseImage, ...] = (
+    BaseImage("debian:bookworm-slim", 80 * MB, "lesson table (~80 MB)", True),
+    BaseImage("debian:bookworm", 117 * MB, "official image, amd64 (~117 MB)", True),
+    BaseImage("python:3.11-slim", 150 * MB, "lesson table (~150 MB)", True, has_pip=True),
+    BaseImage("python:3.11", 1000 * MB, "lesson table (~1 GB)", True, has_pip=True),
+    BaseImage("postgres:15-bookworm", None, "", True),
+    BaseImage(
+        "python:3.11-alpine", 50 * MB, "lesson table (~50 MB)", False, has_pip=True,
+        note="musl-based; no offline replica (Alpine's packages are not reachable here)",
+    ),
+    BaseImage("alpine:3.19", 7 * MB, "lesson table (~7 MB)", False,
+              note="no offline replica (Alpine's packages are not reachable here)"),
+    BaseImage("ubuntu:22.04", 77 * MB, "lesson table (~77 MB)", False,
+              note="no offline replica (Ubuntu's archive is not reachable here)"),
+)
+
+#: The images every lesson needs; the optional ones are shown, never required.
+REQUIRED = tuple(i.name for i in CATALOG if i.offline)
+
+CA_LABEL = f"{engine.LABEL_PREFIX}.extra-ca"
+REPLICA_LABEL = f"{engine.LABEL_PREFIX}.replica"
+
+
+def catalog_entry(name: str) -> BaseImage:
+    for item in CATALOG:
+        if item.name == name:
+            return item
+    raise KeyError(f"{name} is not one of the course's base images: {[i.name for i in CATALOG]}")
+
+
+@dataclass
+class ImageStatus:
+    """Where one base image came from and what it measures."""
+
+    name: str
+    route: str  # local | pulled | bundle | replica | unavailable
+    present: bool
+    size_bytes: int | None
+    documented_bytes: int | None
+    documented_source: str
+    replica: bool
+    seconds: float
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _get(name: str) -> Any | None:
+    import docker
+
+    try:
+        return engine.client().images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _status(entry: BaseImage, route: str, t0: float, detail: str = "") -> ImageStatus:
+    im = _get(entry.name)
+    return ImageStatus(
+        name=entry.name,
+        route=route if im is not None else "unavailable",
+        present=im is not None,
+        size_bytes=int(im.attrs["Size"]) if im is not None else None,
+        documented_bytes=entry.documented_bytes,
+        documented_source=entry.documented_source,
+        replica=bool(im is not None and im.labels.get(REPLICA_LABEL) == "true"),
+        seconds=round(time.monotonic() - t0, 2),
+        detail=detail or entry.note,
+    )
+
+
+def try_pull(name: str, timeout_s: float = 120.0) -> tuple[bool, str]:
+    """``docker pull`` with a deadline. Returns (ok, reason)."""
+    if os.environ.get("SHIPSHAPE_OFFLINE") == "1":
+        return False, "SHIPSHAPE_OFFLINE=1: not asking a registry"
+    out: dict[str, Any] = {}
+
+    def worker() -> None:
+        try:
+            repo, _, tag = name.partition(":")
+            engine.client().images.pull(repo, tag=tag or "latest")
+            out["ok"] = True
+        except Exception as exc:
+            out["err"] = str(exc).splitlines()[0][:200]
+
+    th = threading.Thread(target=worker, daemon=True)
+    th.start()
+    th.join(timeout_s)
+    if th.is_alive():
+        return False, f"pull did not finish within {timeout_s:.0f}s"
+    return bool(out.get("ok")), out.get("err", "")
+
+
+def bundle_path() -> Path:
+    """Default bundle tarball: ``$SHIPSHAPE_BUNDLE`` or ``<cache>/base-images.tar``."""
+    return Path(os.environ.get("SHIPSHAPE_BUNDLE", settings.cache_dir() / "base-images.tar"))
+
+
+def bundle_save(path: str | Path | None = None, names: list[str] | None = None) -> dict[str, Any]:
+    """Write every present course base image into one tarball (``docker save a b c``).
+
+    For instructors: run once where images are available, copy the file to each laptop,
+    then ``python -m helpers bundle load``.
+    """
+    target = Path(path) if path else bundle_path()
+    present = [n for n in (names or REQUIRED) if _get(n) is not None]
+    if not present:
+        raise RuntimeError("None of the course's base images is present; run `python -m helpers images` first.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    api = engine.client().api
+    t0 = time.monotonic()
+    tmp = target.with_suffix(target.suffix + ".part")
+    resp = api._get(api._url("/images/get"), params={"names": present}, stream=True)
+    api._raise_for_status(resp)
+    with open(tmp, "wb") as fh:
+        for chunk in resp.iter_content(1 << 20):
+            fh.write(chunk)
+    tmp.replace(target)
+    return {"path": str(target), "images": present, "bytes": target.stat().st_size,
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+def bundle_load(path: str | Path | None = None) -> list[str]:
+    """Load a bundle tarball written by :func:`bundle_save`; returns the tags loaded."""
+    source = Path(path) if path else bundle_path()
+    if not source.is_file():
+        raise FileNotFoundError(f"No bundle at {source}. Ask your instructor for base-images.tar "
+                                "or pass its path.")
+    with open(source, "rb") as fh:
+        loaded = engine.client().images.load(fh)
+    return sorted({t for im in loaded for t in im.tags})
+
+
+def build_replica(name: str, on_line: Callable[[str], None] | None = None,
+                  timeout_s: float = 3600) -> tuple[bool, str]:
+    """Build the offline replica of ``name`` with ``images/replicas/build-replica.sh``."""
+    script = settings.repo_root() / "images" / "replicas" / "build-replica.sh"
+    if not script.is_file():
+        return False, f"missing {script}"
+    proc = subprocess.Popen(["bash", str(script), name], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    tail: list[str] = []
+    t0 = time.monotonic()
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            tail = [*tail[-29:], line.rstrip()]
+            if on_line:
+                on_line(line.rstrip())
+            if time.monotonic() - t0 > timeout_s:
+                proc.kill()
+                return False, f"replica build passed its {timeout_s:.0f}s deadline"
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return rc == 0, "" if rc == 0 else "\n".join(tail[-8:])
+
+
+def _ca_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def apply_extra_ca(name: str, ca_file: Path) -> bool:
+    """Give ``name`` a trust layer for ``ca_file`` (PIP_CERT), re-tagged under the same name.
+
+    Idempotent: an image that already trusts this exact bundle is left alone. Returns True
+    when a layer was added.
+    """
+    from . import images
+
+    im = _get(name)
+    if im is None:
+        return False
+    digest = _ca_digest(ca_file)
+    if im.labels.get(CA_LABEL) == digest:
+        return False
+    with tempfile.TemporaryDirectory(prefix="shipshape-ca-") as tmp:
+        Path(tmp, "extra-ca.pem").write_bytes(ca_file.read_bytes())
+        Path(tmp, "Dockerfile").write_text(
+            f"FROM {im.id}\n"
+            "COPY extra-ca.pem /usr/local/share/shipshape/extra-ca.pem\n"
+            "ENV PIP_CERT=/usr/local/share/shipshape/extra-ca.pem\n"
+        )
+        lab = {CA_LABEL: digest, f"{CA_LABEL}.parent": im.id}
+        # keep the replica labels (inherited), but this layer is not a temp image
+        images.build(tmp, tag=name, labels=lab, on_event=None, kind=im.labels.get(engine.KIND_LABEL, "base-extra-ca"))
+    return True
+
+
+def ensure(name: str, on_line: Callable[[str], None] | None = None,
+           allow_replica: bool = True) -> ImageStatus:
+    """Make one base image present by the first route that works; report the route taken."""
+    entry = catalog_entry(name)
+    t0 = time.monotonic()
+    say = on_line or (lambda s: None)
+    route, detail = "local", ""
+    if _get(name) is None:
+        ok, why = try_pull(name)
+        route = "pulled"
+        if not ok:
+            say(f"{name}: pull failed ({why})")
+            detail = f"pull: {why}"
+            route = ""
+            bp = bundle_path()
+            if bp.is_file():
+                try:
+                    if name in bundle_load(bp):
+                        route = "bundle"
+                except Exception as exc:
+                    detail += f"; bundle: {exc}"
+            if not route and entry.offline and allow_replica:
+                say(f"{name}: building offline replica (first time only)")
+                ok, why = build_replica(name, on_line)
+                route = "replica" if ok else ""
+                if not ok:
+                    detail += f"; replica: {why}"
+            if not route:
+                return _status(entry, "unavailable", t0, detail if entry.offline else entry.note)
+    ca = settings.extra_ca_file()
+    if ca is not None and entry.has_pip:
+        if apply_extra_ca(name, ca):
+            say(f"{name}: added trust layer for {ca}")
+    im = _get(name)
+    if route == "local" and im is not None and im.labels.get(REPLICA_LABEL) == "true":
+        route = "replica"  # built earlier by us: say so, it is not the official image
+        detail = "offline replica built earlier (cached)"
+    return _status(entry, route, t0, detail)
+
+
+def ensure_all(names: list[str] | None = None, on_line: Callable[[str], None] | None = None,
+               include_unavailable: bool = True) -> list[ImageStatus]:
+    """:func:`ensure` each required image; list the ones that cannot be had offline too."""
+    wanted = names or list(REQUIRED)
+    out = [ensure(n, on_line) for n in wanted]
+    if include_unavailable and names is None:
+        for entry in CATALOG:
+            if not entry.offline:
+                t0 = time.monotonic()
+                if _get(entry.name) is None:
+                    ok, _why = try_pull(entry.name, timeout_s=30)
+                    out.append(_status(entry, "pulled" if ok else "unavailable", t0))
+                else:
+                    out.append(_status(entry, "local", t0))
+    return out
+
+
+def missing_required() -> list[str]:
+    """Required base images that are not present."""
+    return [n for n in REQUIRED if _get(n) is None]

@@ -1,0 +1,77 @@
+"""Exercise checks: ``check("NN")`` finds the exercise's rubric and runs it on a folder.
+
+Each exercise has a module ``helpers/checks/exNN_<slug>.py`` with ``EXERCISE``, ``TITLE``
+and ``run(path: Path) -> Report``. Checks take explicit inputs and never read notebook
+globals.
+
+Example:
+    >>> from helpers.checks import exercise_ids
+    >>> "00" in exercise_ids()
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time
+from pathlib import Path
+from types import ModuleType
+
+from .. import engine, settings
+from .base import CheckCannotRun, CheckResult, Report
+
+__all__ = ["CheckCannotRun", "CheckResult", "Report", "check", "exercise_ids", "find_module"]
+
+
+def _modules() -> dict[str, ModuleType]:
+    out = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("ex") and info.name[2:4].isdigit():
+            out[info.name[2:4]] = importlib.import_module(f"{__name__}.{info.name}")
+    return out
+
+
+def exercise_ids() -> list[str]:
+    """The exercise numbers that have a check, sorted."""
+    return sorted(_modules())
+
+
+def find_module(exercise: str) -> ModuleType:
+    """The rubric module for ``"01"`` (or ``1`` or ``"01_optimize_image"``)."""
+    key = str(exercise).split("_")[0].zfill(2)
+    mods = _modules()
+    if key not in mods:
+        raise CheckCannotRun(
+            f"No exercise {exercise!r}. Exercises with checks: {', '.join(sorted(mods))}."
+        )
+    return mods[key]
+
+
+def default_path(mod: ModuleType, where: str = "exercises") -> Path:
+    """``exercises/NN_slug`` (or ``solutions/NN_slug``) in the course checkout."""
+    return settings.repo_root() / where / mod.SLUG
+
+
+def check(exercise: str | int, path: str | Path | None = None) -> Report:
+    """Run exercise ``exercise``'s rubric on ``path`` (default: ``exercises/NN_slug``).
+
+    Returns a Report; when the check cannot run at all (no engine, no folder) the report
+    carries ``error`` and no items, and the CLI exits 2.
+    """
+    t0 = time.monotonic()
+    try:
+        mod = find_module(str(exercise))
+    except CheckCannotRun as exc:
+        return Report(str(exercise), "unknown exercise", str(path or ""), error=str(exc))
+    folder = Path(path) if path else default_path(mod)
+    report = Report(mod.EXERCISE, mod.TITLE, str(folder))
+    try:
+        if not folder.is_dir():
+            raise CheckCannotRun(f"{folder} is not a folder: pass path= the exercise folder.")
+        engine.client()
+        report = mod.run(folder)
+    except (CheckCannotRun, engine.EngineUnavailable) as exc:
+        report.error = str(exc)
+    report.seconds = time.monotonic() - t0
+    return report

@@ -1,0 +1,135 @@
+"""``python -m helpers doctor|images|check|clean|bundle|leftovers``.
+
+Exit codes: 0 success; 1 a check or preflight item failed; 2 the command could not run
+(no engine, missing folder), always with a message that says what to do and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from . import engine
+
+    rep = engine.doctor()
+    _print_json(rep.to_dict()) if args.json else print(rep)
+    if not rep.ok:
+        engine_item = rep.items[0]
+        return 2 if not engine_item.ok else 1
+    return 0
+
+
+def images_table(statuses: list[Any]) -> str:
+    from .display import human_bytes
+
+    head = f"{'image':<22} {'route':<12} {'measured':>10} {'documented':>11}  note"
+    lines = [head, "-" * len(head)]
+    for s in statuses:
+        lines.append(f"{s.name:<22} {s.route:<12} {human_bytes(s.size_bytes):>10} "
+                     f"{human_bytes(s.documented_bytes):>11}  {s.detail[:70]}")
+    return "\n".join(lines)
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    from . import baseimages, display, engine
+
+    engine.client()
+    names = args.names or None
+    statuses = baseimages.ensure_all(names, on_line=None if args.quiet else display.line_printer("  "))
+    if args.json:
+        _print_json([s.to_dict() for s in statuses])
+    else:
+        print(images_table(statuses))
+    missing = [s.name for s in statuses if not s.present and s.name in baseimages.REQUIRED]
+    if missing:
+        print(f"missing required base images: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from . import check
+
+    rep = check(args.exercise, path=args.path)
+    _print_json(rep.to_dict()) if args.json else print(rep)
+    if rep.error:
+        return 2
+    return 0 if rep.passed else 1
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from . import engine
+
+    counts = engine.clean(include_base=args.all)
+    print("removed " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_leftovers(args: argparse.Namespace) -> int:
+    from . import engine
+
+    left = engine.leftovers()
+    _print_json(left)
+    return 1 if any(left.values()) else 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from . import baseimages
+
+    if args.action == "save":
+        _print_json(baseimages.bundle_save(args.path))
+    else:
+        _print_json({"loaded": baseimages.bundle_load(args.path)})
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("doctor", help="preflight: engine, API, Compose, buildx, cgroups, disk")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(fn=cmd_doctor)
+    i = sub.add_parser("images", help="make the course's base images present (offline too)")
+    i.add_argument("names", nargs="*", help="only these images (default: all required)")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--quiet", action="store_true")
+    i.set_defaults(fn=cmd_images)
+    c = sub.add_parser("check", help="score an exercise folder")
+    c.add_argument("exercise", help="exercise number, e.g. 01")
+    c.add_argument("--path", help="the folder to check (default exercises/NN_*)")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(fn=cmd_check)
+    cl = sub.add_parser("clean", help="remove what the course created (by label only)")
+    cl.add_argument("--all", action="store_true", help="base-image replicas too")
+    cl.set_defaults(fn=cmd_clean)
+    lo = sub.add_parser("leftovers", help="list temporary resources still present (exit 1 if any)")
+    lo.set_defaults(fn=cmd_leftovers)
+    b = sub.add_parser("bundle", help="save/load the base images for offline rooms")
+    b.add_argument("action", choices=["save", "load"])
+    b.add_argument("path", nargs="?", help="tarball path (default ~/.cache/shipshape/base-images.tar)")
+    b.set_defaults(fn=cmd_bundle)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .checks.base import CheckCannotRun
+    from .engine import EngineUnavailable
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except (EngineUnavailable, CheckCannotRun, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,134 @@
+"""Rendering only: HTML for reports and tables, a build progress widget, charts.
+
+Nothing here measures or decides; modules below ``checks`` never import this one.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checks.base import Report
+    from .engine import DoctorReport
+    from .images import BuildEvent
+
+GREEN, RED, AMBER = "#1a7f37", "#cf222e", "#9a6700"
+
+
+def human_bytes(n: float | None) -> str:
+    """``1234567`` -> ``'1.2 MB'`` (decimal units, like ``docker images``)."""
+    if n is None:
+        return "-"
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def _esc(x: Any) -> str:
+    return html.escape(str(x))
+
+
+def report_html(rep: Report) -> str:
+    if rep.error:
+        return (f"<div style='border-left:4px solid {RED};padding:6px 10px'>"
+                f"<b>Exercise {_esc(rep.exercise)}: the check could not run.</b><br>"
+                f"{_esc(rep.error)}</div>")
+    colour = GREEN if rep.passed else (AMBER if rep.score else RED)
+    rows = []
+    for r in rep.results:
+        mark = "&#10004;" if r.passed else "&#10008;"
+        ev = ""
+        if r.evidence:
+            ev = ("<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
+                  f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>")
+        hint = f"<div style='color:{AMBER}'>Hint: {_esc(r.hint)}</div>" if r.hint and not r.passed else ""
+        rows.append(
+            f"<tr><td style='color:{GREEN if r.passed else RED};font-size:1.2em'>{mark}</td>"
+            f"<td><b>{_esc(r.name)}</b><br>{_esc(r.message)}{hint}{ev}</td>"
+            f"<td style='text-align:right'>{r.points_earned:g}/{r.points:g}</td></tr>"
+        )
+    return (f"<div style='border-left:4px solid {colour};padding:6px 10px'>"
+            f"<b>Exercise {_esc(rep.exercise)}: {_esc(rep.title)}</b> "
+            f"&mdash; score <b>{rep.score:g}/{rep.max_score:g}</b> "
+            f"<span style='color:#666'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
+            f"<table style='width:100%'>{''.join(rows)}</table></div>")
+
+
+def doctor_html(rep: DoctorReport) -> str:
+    rows = []
+    for i in rep.items:
+        colour = GREEN if i.ok else (RED if i.required else AMBER)
+        fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
+        rows.append(f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
+                    f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>")
+    verdict = "ready" if rep.ok else "not ready: fix the red items"
+    return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (so widgets can render)."""
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        return ip is not None and "IPKernelApp" in ip.config
+    except Exception:
+        return False
+
+
+class BuildProgress:
+    """A build progress bar plus a collapsible log, for ``images.build(on_event=...)``.
+
+    In a terminal it prints step lines instead.
+    """
+
+    def __init__(self, title: str = "build"):
+        self.title = title
+        self.widget = None
+        if in_notebook():
+            import ipywidgets as w
+            from IPython.display import display
+
+            self.bar = w.IntProgress(value=0, min=0, max=1, description=title[:20],
+                                     bar_style="info", layout=w.Layout(width="60%"))
+            self.step = w.HTML("")
+            self.log = w.Textarea("", layout=w.Layout(width="100%", height="160px"), disabled=True)
+            self.acc = w.Accordion(children=[self.log], titles=("build log",))
+            self.acc.selected_index = None
+            self.widget = w.VBox([w.HBox([self.bar, self.step]), self.acc])
+            display(self.widget)
+
+    def __call__(self, ev: BuildEvent) -> None:
+        if self.widget is None:
+            if ev.step is not None or ev.error:
+                import sys
+
+                print(ev.text.rstrip(), file=sys.stderr)
+            return
+        self.log.value = (self.log.value + ev.text)[-20000:]
+        if ev.step is not None and ev.total:
+            self.bar.max, self.bar.value = ev.total, ev.step
+            self.step.value = f"<code>{_esc(ev.text.strip()[:90])}</code>"
+        if ev.error:
+            self.bar.bar_style = "danger"
+            self.acc.selected_index = 0
+
+    def done(self, ok: bool = True) -> None:
+        if self.widget is not None:
+            self.bar.bar_style = "success" if ok else "danger"
+            if ok:
+                self.bar.value = self.bar.max
+
+
+def line_printer(prefix: str = "") -> Any:
+    """A plain ``on_line`` callback for long jobs (replica builds) in any front end."""
+    import sys
+
+    def say(line: str) -> None:
+        print(f"{prefix}{line}", file=sys.stderr, flush=True)
+
+    return say

@@ -1,0 +1,52 @@
+"""Course settings read from the environment, in one place.
+
+Every setting is an environment variable so that notebooks, the CLI, CI and a JupyterHub
+spawner can all set it the same way. Nothing here touches the engine.
+
+Example:
+    >>> from helpers import settings
+    >>> settings.cache_dir().name
+    'shipshape'
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Extra CA certificates (a PEM bundle) that containers must trust to reach PyPI through a
+#: TLS-inspecting proxy. Read by :mod:`helpers.baseimages`, never baked into a Dockerfile.
+EXTRA_CA_ENV = "SHIPSHAPE_EXTRA_CA_CERTS"
+
+
+def repo_root() -> Path:
+    """The course checkout (the folder holding ``helpers/``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """Where replica rootfs tarballs and sources are cached (``$SHIPSHAPE_CACHE``)."""
+    return Path(os.environ.get("SHIPSHAPE_CACHE", Path.home() / ".cache" / "shipshape"))
+
+
+def extra_ca_file() -> Path | None:
+    """The PEM bundle named by ``$SHIPSHAPE_EXTRA_CA_CERTS``, or None when unset.
+
+    Raises:
+        FileNotFoundError: the variable names a file that does not exist.
+    """
+    value = os.environ.get(EXTRA_CA_ENV, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{EXTRA_CA_ENV}={value} but no such file. Point it at a PEM bundle of the CA "
+            "certificates your proxy uses (pip's own setting: `pip config list` shows `cert`)."
+        )
+    return path
+
+
+def default_timeout_s() -> float:
+    """Default deadline for builds and waits, in seconds (``$SHIPSHAPE_TIMEOUT``, 600)."""
+    return float(os.environ.get("SHIPSHAPE_TIMEOUT", "600"))
