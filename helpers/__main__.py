@@ -1,5 +1,6 @@
 """``python -m helpers ...``: see :mod:`helpers.cli`."""
 
-from .cli import main
+if __name__ == "__main__":
+    from .cli import main
 
-raise SystemExit(main())
+    raise SystemExit(main())

@@ -52,13 +52,27 @@ CATALOG: tuple[BaseImage, ...] = (
     BaseImage("python:3.11", 1000 * MB, "lesson table (~1 GB)", True, has_pip=True),
     BaseImage("postgres:15-bookworm", None, "", True),
     BaseImage(
-        "python:3.11-alpine", 50 * MB, "lesson table (~50 MB)", False, has_pip=True,
+        "python:3.11-alpine",
+        50 * MB,
+        "lesson table (~50 MB)",
+        False,
+        has_pip=True,
         note="musl-based; no offline replica (Alpine's packages are not reachable here)",
     ),
-    BaseImage("alpine:3.19", 7 * MB, "lesson table (~7 MB)", False,
-              note="no offline replica (Alpine's packages are not reachable here)"),
-    BaseImage("ubuntu:22.04", 77 * MB, "lesson table (~77 MB)", False,
-              note="no offline replica (Ubuntu's archive is not reachable here)"),
+    BaseImage(
+        "alpine:3.19",
+        7 * MB,
+        "lesson table (~7 MB)",
+        False,
+        note="no offline replica (Alpine's packages are not reachable here)",
+    ),
+    BaseImage(
+        "ubuntu:22.04",
+        77 * MB,
+        "lesson table (~77 MB)",
+        False,
+        note="no offline replica (Ubuntu's archive is not reachable here)",
+    ),
 )
 
 #: The images every lesson needs; the optional ones are shown, never required.
@@ -153,7 +167,9 @@ def bundle_save(path: str | Path | None = None, names: list[str] | None = None) 
     target = Path(path) if path else bundle_path()
     present = [n for n in (names or REQUIRED) if _get(n) is not None]
     if not present:
-        raise RuntimeError("None of the course's base images is present; run `python -m helpers images` first.")
+        raise RuntimeError(
+            "None of the course's base images is present; run `python -m helpers images` first."
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     api = engine.client().api
     t0 = time.monotonic()
@@ -164,29 +180,40 @@ def bundle_save(path: str | Path | None = None, names: list[str] | None = None) 
         for chunk in resp.iter_content(1 << 20):
             fh.write(chunk)
     tmp.replace(target)
-    return {"path": str(target), "images": present, "bytes": target.stat().st_size,
-            "seconds": round(time.monotonic() - t0, 1)}
+    return {
+        "path": str(target),
+        "images": present,
+        "bytes": target.stat().st_size,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
 
 
 def bundle_load(path: str | Path | None = None) -> list[str]:
     """Load a bundle tarball written by :func:`bundle_save`; returns the tags loaded."""
     source = Path(path) if path else bundle_path()
     if not source.is_file():
-        raise FileNotFoundError(f"No bundle at {source}. Ask your instructor for base-images.tar "
-                                "or pass its path.")
+        raise FileNotFoundError(
+            f"No bundle at {source}. Ask your instructor for base-images.tar or pass its path."
+        )
     with open(source, "rb") as fh:
         loaded = engine.client().images.load(fh)
     return sorted({t for im in loaded for t in im.tags})
 
 
-def build_replica(name: str, on_line: Callable[[str], None] | None = None,
-                  timeout_s: float = 3600) -> tuple[bool, str]:
+def build_replica(
+    name: str, on_line: Callable[[str], None] | None = None, timeout_s: float = 3600
+) -> tuple[bool, str]:
     """Build the offline replica of ``name`` with ``images/replicas/build-replica.sh``."""
     script = settings.repo_root() / "images" / "replicas" / "build-replica.sh"
     if not script.is_file():
         return False, f"missing {script}"
-    proc = subprocess.Popen(["bash", str(script), name], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, bufsize=1)
+    proc = subprocess.Popen(
+        ["bash", str(script), name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+    )
     tail: list[str] = []
     t0 = time.monotonic()
     assert proc.stdout is not None
@@ -232,12 +259,19 @@ def apply_extra_ca(name: str, ca_file: Path) -> bool:
         )
         lab = {CA_LABEL: digest, f"{CA_LABEL}.parent": im.id}
         # keep the replica labels (inherited), but this layer is not a temp image
-        images.build(tmp, tag=name, labels=lab, on_event=None, kind=im.labels.get(engine.KIND_LABEL, "base-extra-ca"))
+        images.build(
+            tmp,
+            tag=name,
+            labels=lab,
+            on_event=None,
+            kind=im.labels.get(engine.KIND_LABEL, "base-extra-ca"),
+        )
     return True
 
 
-def ensure(name: str, on_line: Callable[[str], None] | None = None,
-           allow_replica: bool = True) -> ImageStatus:
+def ensure(
+    name: str, on_line: Callable[[str], None] | None = None, allow_replica: bool = True
+) -> ImageStatus:
     """Make one base image present by the first route that works; report the route taken."""
     entry = catalog_entry(name)
     t0 = time.monotonic()
@@ -266,9 +300,8 @@ def ensure(name: str, on_line: Callable[[str], None] | None = None,
             if not route:
                 return _status(entry, "unavailable", t0, detail if entry.offline else entry.note)
     ca = settings.extra_ca_file()
-    if ca is not None and entry.has_pip:
-        if apply_extra_ca(name, ca):
-            say(f"{name}: added trust layer for {ca}")
+    if ca is not None and entry.has_pip and apply_extra_ca(name, ca):
+        say(f"{name}: added trust layer for {ca}")
     im = _get(name)
     if route == "local" and im is not None and im.labels.get(REPLICA_LABEL) == "true":
         route = "replica"  # built earlier by us: say so, it is not the official image
@@ -276,8 +309,11 @@ def ensure(name: str, on_line: Callable[[str], None] | None = None,
     return _status(entry, route, t0, detail)
 
 
-def ensure_all(names: list[str] | None = None, on_line: Callable[[str], None] | None = None,
-               include_unavailable: bool = True) -> list[ImageStatus]:
+def ensure_all(
+    names: list[str] | None = None,
+    on_line: Callable[[str], None] | None = None,
+    include_unavailable: bool = True,
+) -> list[ImageStatus]:
     """:func:`ensure` each required image; list the ones that cannot be had offline too."""
     wanted = names or list(REQUIRED)
     out = [ensure(n, on_line) for n in wanted]

@@ -33,8 +33,10 @@ def images_table(statuses: list[Any]) -> str:
     head = f"{'image':<22} {'route':<12} {'measured':>10} {'documented':>11}  note"
     lines = [head, "-" * len(head)]
     for s in statuses:
-        lines.append(f"{s.name:<22} {s.route:<12} {human_bytes(s.size_bytes):>10} "
-                     f"{human_bytes(s.documented_bytes):>11}  {s.detail[:70]}")
+        lines.append(
+            f"{s.name:<22} {s.route:<12} {human_bytes(s.size_bytes):>10} "
+            f"{human_bytes(s.documented_bytes):>11}  {s.detail[:70]}"
+        )
     return "\n".join(lines)
 
 
@@ -43,7 +45,9 @@ def cmd_images(args: argparse.Namespace) -> int:
 
     engine.client()
     names = args.names or None
-    statuses = baseimages.ensure_all(names, on_line=None if args.quiet else display.line_printer("  "))
+    statuses = baseimages.ensure_all(
+        names, on_line=None if args.quiet else display.line_printer("  ")
+    )
     if args.json:
         _print_json([s.to_dict() for s in statuses])
     else:
@@ -92,8 +96,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m helpers", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m helpers",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("doctor", help="preflight: engine, API, Compose, buildx, cgroups, disk")
     d.add_argument("--json", action="store_true")
@@ -115,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo.set_defaults(fn=cmd_leftovers)
     b = sub.add_parser("bundle", help="save/load the base images for offline rooms")
     b.add_argument("action", choices=["save", "load"])
-    b.add_argument("path", nargs="?", help="tarball path (default ~/.cache/shipshape/base-images.tar)")
+    b.add_argument(
+        "path", nargs="?", help="tarball path (default ~/.cache/shipshape/base-images.tar)"
+    )
     b.set_defaults(fn=cmd_bundle)
     return p
 

@@ -43,7 +43,9 @@ class NeverHealthy(WaitError):
     """The container did not become healthy before the deadline (or turned unhealthy)."""
 
 
-def run(image: str, command: Any = None, *, kind: str = engine.KIND_TEMP, **kwargs: Any) -> Container:
+def run(
+    image: str, command: Any = None, *, kind: str = engine.KIND_TEMP, **kwargs: Any
+) -> Container:
     """Start a detached container with the project's labels (``docker run -d``).
 
     Extra keyword arguments go to docker-py's ``containers.run`` (mem_limit, nano_cpus,
@@ -142,7 +144,11 @@ def wait_for_health(
             raise ContainerExited(
                 f"{ctr.name} exited with code {state.get('ExitCode')} before it became {want}.\n"
                 f"Last logs:\n{logs_tail(ctr)}",
-                {"exit_code": state.get("ExitCode"), "timeline": tl.to_rows(), "logs": logs_tail(ctr)},
+                {
+                    "exit_code": state.get("ExitCode"),
+                    "timeline": tl.to_rows(),
+                    "logs": logs_tail(ctr),
+                },
             )
         if time.monotonic() > deadline:
             probes = health_log(ctr)
@@ -239,7 +245,9 @@ def stop_timed(ctr: Container, grace_s: int = 10) -> StopResult:
     )
 
 
-def sample_stats(ctr: Container, duration_s: float = 5.0, max_samples: int = 200) -> list[dict[str, Any]]:
+def sample_stats(
+    ctr: Container, duration_s: float = 5.0, max_samples: int = 200
+) -> list[dict[str, Any]]:
     """Sample ``docker stats`` for ``duration_s``: seconds, memory bytes, CPU percent.
 
     Stops early when the container exits. Runs the stream in a thread with a deadline so a
@@ -268,8 +276,9 @@ def sample_stats(ctr: Container, duration_s: float = 5.0, max_samples: int = 200
 def _stat_row(s: dict[str, Any], t: float) -> dict[str, Any]:
     mem = s.get("memory_stats") or {}
     cpu, pre = s.get("cpu_stats") or {}, s.get("precpu_stats") or {}
-    cpu_delta = (cpu.get("cpu_usage", {}).get("total_usage", 0)
-                 - pre.get("cpu_usage", {}).get("total_usage", 0))
+    cpu_delta = cpu.get("cpu_usage", {}).get("total_usage", 0) - pre.get("cpu_usage", {}).get(
+        "total_usage", 0
+    )
     sys_delta = cpu.get("system_cpu_usage", 0) - pre.get("system_cpu_usage", 0)
     ncpu = cpu.get("online_cpus") or len(cpu.get("cpu_usage", {}).get("percpu_usage") or [1])
     pct = (cpu_delta / sys_delta) * ncpu * 100 if sys_delta > 0 and cpu_delta >= 0 else 0.0

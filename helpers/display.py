@@ -34,28 +34,38 @@ def _esc(x: Any) -> str:
 
 def report_html(rep: Report) -> str:
     if rep.error:
-        return (f"<div style='border-left:4px solid {RED};padding:6px 10px'>"
-                f"<b>Exercise {_esc(rep.exercise)}: the check could not run.</b><br>"
-                f"{_esc(rep.error)}</div>")
+        return (
+            f"<div style='border-left:4px solid {RED};padding:6px 10px'>"
+            f"<b>Exercise {_esc(rep.exercise)}: the check could not run.</b><br>"
+            f"{_esc(rep.error)}</div>"
+        )
     colour = GREEN if rep.passed else (AMBER if rep.score else RED)
     rows = []
     for r in rep.results:
         mark = "&#10004;" if r.passed else "&#10008;"
         ev = ""
         if r.evidence:
-            ev = ("<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
-                  f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>")
-        hint = f"<div style='color:{AMBER}'>Hint: {_esc(r.hint)}</div>" if r.hint and not r.passed else ""
+            ev = (
+                "<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
+                f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>"
+            )
+        hint = (
+            f"<div style='color:{AMBER}'>Hint: {_esc(r.hint)}</div>"
+            if r.hint and not r.passed
+            else ""
+        )
         rows.append(
             f"<tr><td style='color:{GREEN if r.passed else RED};font-size:1.2em'>{mark}</td>"
             f"<td><b>{_esc(r.name)}</b><br>{_esc(r.message)}{hint}{ev}</td>"
             f"<td style='text-align:right'>{r.points_earned:g}/{r.points:g}</td></tr>"
         )
-    return (f"<div style='border-left:4px solid {colour};padding:6px 10px'>"
-            f"<b>Exercise {_esc(rep.exercise)}: {_esc(rep.title)}</b> "
-            f"&mdash; score <b>{rep.score:g}/{rep.max_score:g}</b> "
-            f"<span style='color:#666'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
-            f"<table style='width:100%'>{''.join(rows)}</table></div>")
+    return (
+        f"<div style='border-left:4px solid {colour};padding:6px 10px'>"
+        f"<b>Exercise {_esc(rep.exercise)}: {_esc(rep.title)}</b> "
+        f"&mdash; score <b>{rep.score:g}/{rep.max_score:g}</b> "
+        f"<span style='color:#666'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
+        f"<table style='width:100%'>{''.join(rows)}</table></div>"
+    )
 
 
 def doctor_html(rep: DoctorReport) -> str:
@@ -63,8 +73,10 @@ def doctor_html(rep: DoctorReport) -> str:
     for i in rep.items:
         colour = GREEN if i.ok else (RED if i.required else AMBER)
         fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
-        rows.append(f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
-                    f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>")
+        rows.append(
+            f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
+            f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>"
+        )
     verdict = "ready" if rep.ok else "not ready: fix the red items"
     return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
 
@@ -93,8 +105,14 @@ class BuildProgress:
             import ipywidgets as w
             from IPython.display import display
 
-            self.bar = w.IntProgress(value=0, min=0, max=1, description=title[:20],
-                                     bar_style="info", layout=w.Layout(width="60%"))
+            self.bar = w.IntProgress(
+                value=0,
+                min=0,
+                max=1,
+                description=title[:20],
+                bar_style="info",
+                layout=w.Layout(width="60%"),
+            )
             self.step = w.HTML("")
             self.log = w.Textarea("", layout=w.Layout(width="100%", height="160px"), disabled=True)
             self.acc = w.Accordion(children=[self.log], titles=("build log",))

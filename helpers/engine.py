@@ -266,6 +266,34 @@ def leftovers(kind: str | None = KIND_TEMP) -> dict[str, list[str]]:
     }
 
 
+#: Every image the helpers tag lives under this repository prefix.
+TAG_PREFIX = "shipshape-"
+
+
+def _is_course_tag(tag: str) -> bool:
+    return tag.rsplit("/", 1)[0].startswith(TAG_PREFIX) or tag.startswith(TAG_PREFIX)
+
+
+def removable_images(include_base: bool = False, run: str | None = None) -> list[Any]:
+    """The images :func:`clean` would remove, newest first.
+
+    Labels are inherited: a learner's ``FROM python:3.11-slim`` image carries the replica's
+    labels too. So a base replica counts only when it is tagged with the very name it
+    replicates, and temp images only when the helpers tagged them under ``shipshape-``.
+    """
+    c = client()
+    out = []
+    for im in c.images.list(filters=_managed_filter(run=run)):
+        kind = im.labels.get(KIND_LABEL)
+        if kind == KIND_BASE:
+            if include_base and im.labels.get(REPLICA_OF_LABEL) in im.tags:
+                out.append(im)
+        elif kind == KIND_TEMP and (not im.tags or all(_is_course_tag(t) for t in im.tags)):
+            out.append(im)
+    out.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
+    return out
+
+
 def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
     """Remove what the course created, by label only. A learner's own things are never touched.
 
@@ -280,7 +308,9 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
 
     c = client()
     counts = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
-    flt = _managed_filter(run=run)
+    # kind=temp, not just managed=true: a learner's own container inherits the labels of
+    # the base image it runs, and the helpers always set kind=temp on their own things.
+    flt = _managed_filter(kind=KIND_TEMP, run=run)
     for ctr in c.containers.list(all=True, filters=flt):
         try:
             ctr.remove(force=True, v=True)
@@ -299,16 +329,7 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
             counts["volumes"] += 1
         except docker.errors.NotFound:
             pass
-    images = c.images.list(filters=flt)
-    # children before parents, so a tag's parent layers are released too
-    images.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
-    for im in images:
-        if im.labels.get(KIND_LABEL) == KIND_BASE:
-            # Labels are inherited: a learner's `FROM python:3.11-slim` image carries the
-            # replica's labels too. Only the replica itself (tagged with the name it
-            # replicates) is ours to remove.
-            if not include_base or im.labels.get(REPLICA_OF_LABEL) not in im.tags:
-                continue
+    for im in removable_images(include_base, run):
         try:
             c.images.remove(im.id, force=True)
             counts["images"] += 1

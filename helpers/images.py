@@ -151,7 +151,9 @@ def build(
                 events.append(ev)
                 if on_event:
                     on_event(ev)
-                raise BuildError(_explain_build_error(msg, current_step), "".join(log), current_step)
+                raise BuildError(
+                    _explain_build_error(msg, current_step), "".join(log), current_step
+                )
             if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
                 image_id = chunk["aux"]["ID"]
             text = chunk.get("stream") or chunk.get("status") or ""
@@ -170,7 +172,9 @@ def build(
             if on_event:
                 on_event(ev)
     except docker.errors.APIError as exc:
-        raise BuildError(_explain_build_error(str(exc.explanation or exc), None), "".join(log)) from None
+        raise BuildError(
+            _explain_build_error(str(exc.explanation or exc), None), "".join(log)
+        ) from None
     except (KeyboardInterrupt, Exception) as exc:
         if isinstance(exc, BuildError):
             raise
@@ -205,18 +209,40 @@ def _explain_build_error(msg: str, step: str | None) -> str:
     low = msg.lower()
     if "dockerfile parse error" in low or "unknown instruction" in low:
         hint = "The Dockerfile itself is invalid: fix the line named above (instruction spelling, line continuations)."
-    elif "pull access denied" in low or "manifest unknown" in low or "not found: manifest" in low or "failed to resolve" in low or "no such host" in low:
-        hint = ("The base image is not on this machine and no registry answers: run "
-                "`python -m helpers images` (makes the course's base images present offline) "
-                "or pick a base image the course provides.")
+    elif (
+        "pull access denied" in low
+        or "manifest unknown" in low
+        or "not found: manifest" in low
+        or "failed to resolve" in low
+        or "no such host" in low
+    ):
+        hint = (
+            "The base image is not on this machine and no registry answers: run "
+            "`python -m helpers images` (makes the course's base images present offline) "
+            "or pick a base image the course provides."
+        )
     elif "returned a non-zero code" in low:
-        hint = "A RUN step failed: read the last lines of the log above for the command's own error."
+        hint = (
+            "A RUN step failed: read the last lines of the log above for the command's own error."
+        )
     elif "copy failed" in low or "no such file or directory" in low:
         hint = "A COPY/ADD source is missing from the build context (or excluded by .dockerignore)."
     else:
         hint = "Read the build log above."
     where = f" at step {step!r}" if step else ""
     return f"Build failed{where}: {msg}\nHint: {hint}"
+
+
+def temp_tag(prefix: str, path: str | Path) -> str:
+    """A stable tag for a check's temporary image of ``path`` (same folder, same tag).
+
+    >>> temp_tag("ex01", "/a/b") == temp_tag("ex01", "/a/b")
+    True
+    """
+    import hashlib
+
+    digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:10]
+    return f"shipshape-check/{prefix}:{digest}"
 
 
 def image_size_bytes(image: str) -> int:
@@ -298,7 +324,11 @@ def layer_files(image: str) -> list[dict[str, int]]:
             if m.name == "manifest.json":
                 manifest = json.load(f)
                 continue
-            if m.name.endswith((".json",)) or m.name in ("index.json", "oci-layout", "repositories"):
+            if m.name.endswith((".json",)) or m.name in (
+                "index.json",
+                "oci-layout",
+                "repositories",
+            ):
                 continue
             head = f.read(512)
             if len(head) < 512 or not _looks_like_tar(head):
@@ -388,8 +418,11 @@ def efficiency_from_layers(per_layer: list[dict[str, int]], top: int = 10) -> Ef
             final[path] = size
     needed = sum(final.values())
     total = sum(stored.values())
-    waste = [(p, stored[p] - final.get(p, 0), count[p], final.get(p, 0) == 0 and stored[p] > 0)
-             for p in stored if stored[p] - final.get(p, 0) > 0]
+    waste = [
+        (p, stored[p] - final.get(p, 0), count[p], final.get(p, 0) == 0 and stored[p] > 0)
+        for p in stored
+        if stored[p] - final.get(p, 0) > 0
+    ]
     waste.sort(key=lambda t: t[1], reverse=True)
     return Efficiency(
         needed_bytes=needed,
@@ -415,7 +448,10 @@ def remove(image: str) -> bool:
         im = c.images.get(image)
     except docker.errors.ImageNotFound:
         return False
-    if im.labels.get(engine.MANAGED_LABEL) != "true" or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP:
+    if (
+        im.labels.get(engine.MANAGED_LABEL) != "true"
+        or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP
+    ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     c.images.remove(im.id, force=True)
     return True

@@ -5,8 +5,8 @@ a message, the measured evidence and a hint.
 
 Example:
     >>> r = Report("01", "Optimise an image")
-    >>> r.add(CheckResult("builds", 2, True, "built in 3.1 s"))
-    >>> r.add(CheckResult("size", 3, False, "1.0 GB", hint="use a slim base", points_earned=1))
+    >>> _ = r.add(CheckResult("builds", 2, True, "built in 3.1 s"))
+    >>> _ = r.add(CheckResult("size", 3, False, "1.0 GB", hint="slim base", points_earned=1))
     >>> (r.score, r.max_score, r.passed)
     (3, 5, False)
 """
@@ -146,7 +146,9 @@ class Report:
         lines = [head, f"score {_fmt(self.score)}/{_fmt(self.max_score)}"]
         for r in self.results:
             mark = "PASS" if r.passed else "FAIL"
-            lines.append(f"  [{mark}] {r.name} ({_fmt(r.points_earned)}/{_fmt(r.points)}): {r.message}")
+            lines.append(
+                f"  [{mark}] {r.name} ({_fmt(r.points_earned)}/{_fmt(r.points)}): {r.message}"
+            )
             if not r.passed and r.hint:
                 lines.append(f"         hint: {r.hint}")
         return "\n".join(lines)

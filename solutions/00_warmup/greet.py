@@ -1,0 +1,3 @@
+"""Prints the greeting the check looks for."""
+
+print("hello from shipshape")

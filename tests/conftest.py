@@ -1,0 +1,69 @@
+"""Shared fixtures: an engine (or a clear skip), base images, and resource bookkeeping.
+
+Set ``SHIPSHAPE_REQUIRE_ENGINE=1`` (CI does) to turn "no engine" from a skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The leak test judges everything that ran before it, so it always runs last.
+    last = [i for i in items if i.get_closest_marker("leakcheck")]
+    rest = [i for i in items if not i.get_closest_marker("leakcheck")]
+    items[:] = rest + last
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    from helpers import engine
+
+    try:
+        return engine.client()
+    except engine.EngineUnavailable as exc:
+        if os.environ.get("SHIPSHAPE_REQUIRE_ENGINE") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def base_images(docker_client):
+    """Every required base image present (pulled, bundled or replica)."""
+    from helpers import baseimages
+
+    statuses = baseimages.ensure_all(include_unavailable=False)
+    missing = [s for s in statuses if not s.present]
+    if missing:
+        pytest.fail("base images missing: " + "; ".join(f"{s.name}: {s.detail}" for s in missing))
+    return {s.name: s for s in statuses}
+
+
+@pytest.fixture
+def tmp_context(tmp_path: Path):
+    """A build-context folder; write files into it with ``write(name, text)``."""
+
+    def write(name: str, text: str) -> Path:
+        p = tmp_path / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+        return p
+
+    tmp_path.write = write  # type: ignore[attr-defined]
+    return tmp_path
+
+
+@pytest.fixture
+def resource_counts(docker_client):
+    """A function returning how many managed temp resources exist now."""
+    from helpers import engine
+
+    def counts() -> dict[str, int]:
+        return {k: len(v) for k, v in engine.leftovers().items()}
+
+    return counts

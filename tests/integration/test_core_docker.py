@@ -1,0 +1,222 @@
+"""The helpers core against the real engine: builds, waits, OOM, stop timing, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from helpers import containers, engine, images
+
+pytestmark = [pytest.mark.docker]
+
+
+@pytest.fixture
+def built(docker_client, base_images):
+    """Build helper that removes every image it made."""
+    made: list[str] = []
+
+    def build(ctx, tag, **kw):
+        made.append(tag)
+        return images.build(ctx, tag, on_event=None, **kw)
+
+    yield build
+    for t in made:
+        images.remove(t)
+
+
+@pytest.mark.slow
+def test_pip_install_from_pypi_inside_a_slim_build(tmp_context, built):
+    """FROM python:3.11-slim + pip install --no-cache-dir of a real PyPI package, then run it."""
+    tmp_context.write(
+        "Dockerfile",
+        "FROM python:3.11-slim\n"
+        "RUN pip install --no-cache-dir tabulate==0.9.0\n"
+        'CMD ["python", "-c", "import tabulate; print(tabulate.tabulate([[1, 2]]))"]\n',
+    )
+    res = built(tmp_context, "shipshape-test/pip:1", timeout_s=300)
+    assert res.image_id.startswith("sha256:")
+    with containers.running("shipshape-test/pip:1") as ctr:
+        info = containers.wait_for_exit(ctr, timeout_s=60)
+        out = ctr.logs().decode()
+    assert info.exit_code == 0, out
+    assert "1  2" in out
+
+
+def test_layers_and_efficiency_see_waste_from_a_later_delete(tmp_context, built):
+    tmp_context.write(
+        "Dockerfile",
+        "FROM debian:bookworm-slim\nRUN head -c 3000000 /dev/urandom > /big.bin\nRUN rm /big.bin\n",
+    )
+    built(tmp_context, "shipshape-test/waste:1")
+    rows = images.layers("shipshape-test/waste:1")
+    assert rows[-2]["size_bytes"] >= 3_000_000  # the write layer
+    assert rows[-1]["size_bytes"] == 0  # the rm layer adds only a whiteout
+    eff = images.efficiency("shipshape-test/waste:1")
+    assert eff.wasted_bytes >= 3_000_000
+    assert eff.top_waste[0][0] == "big.bin" and eff.top_waste[0][3] is True  # deleted at the end
+    assert 0 < eff.score < 1
+
+
+def test_broken_dockerfile_is_a_clear_error_and_leaves_nothing(
+    tmp_context, docker_client, resource_counts
+):
+    before = resource_counts()
+    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nRUNN echo typo\n")
+    with pytest.raises(images.BuildError) as err:
+        images.build(tmp_context, "shipshape-test/broken:1", on_event=None, timeout_s=60)
+    msg = str(err.value)
+    assert "unknown instruction" in msg.lower() and "Hint:" in msg
+    assert resource_counts() == before
+
+
+def test_failing_run_step_names_the_step(tmp_context, docker_client, base_images, resource_counts):
+    before = resource_counts()
+    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nRUN echo about to fail && exit 3\n")
+    with pytest.raises(images.BuildError) as err:
+        images.build(tmp_context, "shipshape-test/fails:1", on_event=None, timeout_s=60)
+    assert "exit 3" in str(err.value) and "returned a non-zero code: 3" in str(err.value)
+    assert "about to fail" in err.value.log
+    assert resource_counts() == before
+    assert not docker_client.containers.list(all=True, filters={"status": "created"})
+
+
+def test_missing_context_and_missing_dockerfile(tmp_path):
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        images.build(tmp_path / "absent", "x:1", on_event=None)
+    with pytest.raises(FileNotFoundError, match="No Dockerfile"):
+        images.build(tmp_path, "x:1", on_event=None)
+
+
+@pytest.mark.slow
+def test_hanging_build_is_cancelled_at_its_deadline(
+    tmp_context, docker_client, base_images, resource_counts
+):
+    before = resource_counts()
+    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nRUN echo start && sleep 600\n")
+    t0 = time.monotonic()
+    with pytest.raises(images.BuildError) as err:
+        images.build(tmp_context, "shipshape-test/hang:1", on_event=None, timeout_s=8)
+    took = time.monotonic() - t0
+    assert took < 60, f"the deadline was not enforced ({took:.0f}s)"
+    assert "sleep 600" in str(err.value)
+    # the engine cancels the step once the client hangs up: its container goes away
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        left = [
+            c
+            for c in docker_client.containers.list(all=True)
+            if "sleep 600" in " ".join(c.attrs["Config"]["Cmd"] or [])
+        ]
+        if not left:
+            break
+        time.sleep(0.5)
+    assert not left, "the cancelled build left its step container behind"
+    assert resource_counts() == before
+
+
+def test_container_that_never_becomes_healthy(docker_client, base_images, resource_counts):
+    before = resource_counts()
+    t0 = time.monotonic()
+    with (
+        pytest.raises(containers.NeverHealthy) as err,
+        containers.running(
+            "debian:bookworm-slim",
+            ["sleep", "300"],
+            healthcheck={
+                "test": ["CMD", "false"],
+                "interval": 200_000_000,
+                "retries": 100,
+                "start_period": 0,
+            },
+        ) as ctr,
+    ):
+        containers.wait_until_healthy(ctr, timeout_s=3)
+    assert time.monotonic() - t0 < 20
+    ev = err.value.evidence
+    assert ev["health_log"] and ev["health_log"][-1]["ExitCode"] == 1
+    assert "still 'starting'" in str(err.value) or "still 'unhealthy'" in str(err.value)
+    assert resource_counts() == before
+
+
+def test_container_that_exits_while_waiting_fails_fast(docker_client, base_images):
+    t0 = time.monotonic()
+    with (
+        pytest.raises(containers.ContainerExited) as err,
+        containers.running(
+            "debian:bookworm-slim",
+            ["sh", "-c", "echo crashing; exit 4"],
+            healthcheck={"test": ["CMD", "true"], "interval": 1_000_000_000},
+        ) as ctr,
+    ):
+        containers.wait_until_healthy(ctr, timeout_s=60)
+    assert time.monotonic() - t0 < 20, "did not fail fast on exit"
+    assert "code 4" in str(err.value) and "crashing" in str(err.value)
+
+
+def test_healthy_timeline(docker_client, base_images):
+    with containers.running(
+        "debian:bookworm-slim",
+        ["sleep", "60"],
+        healthcheck={"test": ["CMD", "true"], "interval": 300_000_000, "start_period": 0},
+    ) as ctr:
+        tl = containers.wait_until_healthy(ctr, timeout_s=30)
+    assert tl.final == "healthy"
+    assert tl.changes[0][1] in ("starting", "healthy")
+
+
+@pytest.mark.slow
+def test_oom_kill_is_confirmed_by_three_signals(docker_client, base_images):
+    hog = "b = []\nwhile True:\n    b.append(bytearray(10 * 1024 * 1024))\n"
+    with containers.running(
+        "python:3.11-slim", ["python", "-c", hog], mem_limit="64m", memswap_limit="64m"
+    ) as ctr:
+        info = containers.wait_for_exit(ctr, timeout_s=60)
+    assert info.oom_killed and info.exit_code == 137 and info.memory_limit == 64 * 1024 * 1024
+    assert info.oom_confirmed
+
+
+def test_stop_timing_pid1_without_handler_is_killed(docker_client, base_images):
+    with containers.running("debian:bookworm-slim", ["sleep", "300"]) as ctr:
+        res = containers.stop_timed(ctr, grace_s=2)
+    # sleep as PID 1 has no SIGTERM handler and the kernel ignores the signal for PID 1
+    assert res.exit_code == 137 and res.killed
+    assert 1.5 <= res.seconds < 15
+
+
+def test_stop_timing_with_init_is_quick(docker_client, base_images):
+    with containers.running("debian:bookworm-slim", ["sleep", "300"], init=True) as ctr:
+        res = containers.stop_timed(ctr, grace_s=10)
+    assert res.exit_code == 143 and not res.killed
+    assert res.seconds < 5
+
+
+def test_stats_sampling(docker_client, base_images):
+    with containers.running(
+        "debian:bookworm-slim", ["sh", "-c", "while :; do :; done"], nano_cpus=500_000_000
+    ) as ctr:
+        rows = containers.sample_stats(ctr, duration_s=4)
+    assert len(rows) >= 2
+    assert max(r["cpu_percent"] for r in rows[1:]) <= 80  # capped near 50% of one CPU
+
+
+def test_clean_never_touches_a_learners_image(docker_client, tmp_context):
+    """A learner image inherits the replica labels of its base; clean() must still keep it."""
+    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nLABEL made.by=learner\n")
+    # built the way a learner would, with the docker CLI: no helper labels of its own
+    import subprocess
+
+    subprocess.run(
+        ["docker", "build", "-q", "-t", "learner/own-image:1", str(tmp_context)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    try:
+        engine.clean()
+        assert docker_client.images.get("learner/own-image:1")
+        removable = engine.removable_images(include_base=True)
+        tags = {t for im in removable for t in im.tags}
+        assert "learner/own-image:1" not in tags
+    finally:
+        docker_client.images.remove("learner/own-image:1")
