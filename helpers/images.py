@@ -113,7 +113,7 @@ def build(
             "(or pass dockerfile= relative to it)."
         )
     deadline = timeout_s or settings.default_timeout_s()
-    api = docker.APIClient(base_url=engine.client().api.base_url, timeout=int(deadline) + 5)
+    api = engine.client().api
     all_labels = engine.labels(kind=kind, **label_extra)
     all_labels.update(labels or {})
     start = time.monotonic()
@@ -130,6 +130,7 @@ def build(
         buildargs=buildargs,
         labels=all_labels,
         nocache=nocache,
+        timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
         rm=True,
         forcerm=True,
         decode=True,
@@ -191,7 +192,6 @@ def build(
         close = getattr(stream, "close", None)
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
-        api.close()
     if image_id is None:
         raise BuildError(f"Build of {ctx} ended without an image id.", "".join(log), current_step)
     return BuildResult(
