@@ -293,7 +293,7 @@ def _layer_entries(fileobj: io.BufferedIOBase) -> dict[str, int]:
     out: dict[str, int] = {}
     with tarfile.open(fileobj=fileobj, mode="r|") as tf:
         for m in tf:
-            name = m.name.lstrip("./")
+            name = m.name[2:] if m.name.startswith("./") else m.name.lstrip("/")
             base = name.rsplit("/", 1)[-1]
             parent = name.rsplit("/", 1)[0] if "/" in name else ""
             if base == OPAQUE:

@@ -44,18 +44,31 @@ def base_images(docker_client):
     return {s.name: s for s in statuses}
 
 
-@pytest.fixture
-def tmp_context(tmp_path: Path):
-    """A build-context folder; write files into it with ``write(name, text)``."""
+class BuildContext(os.PathLike):
+    """A build-context folder; ``write(name, text)`` adds a file. Usable wherever a path is."""
 
-    def write(name: str, text: str) -> Path:
-        p = tmp_path / name
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __fspath__(self) -> str:
+        return str(self.root)
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def __truediv__(self, other: str) -> Path:
+        return self.root / other
+
+    def write(self, name: str, text: str) -> Path:
+        p = self.root / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
         return p
 
-    tmp_path.write = write  # type: ignore[attr-defined]
-    return tmp_path
+
+@pytest.fixture
+def tmp_context(tmp_path: Path) -> BuildContext:
+    return BuildContext(tmp_path)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@
 #   SHIPSHAPE_CACHE                  default $HOME/.cache/shipshape (artifacts go to .../replicas)
 #   FORCE=1                          rebuild NAME even if a replica already exists
 #   REFRESH=1                        also re-download cached artifacts (rootfs tarballs, sources)
+#   SHIPSHAPE_BUILD_NO_CACHE=1       pass --no-cache to docker build (ignore BuildKit's layer cache)
 #
 # Needs: root (debootstrap for the Debian roots), docker with BuildKit, apt-get on the
 # host (debuerreotype is apt-get installed if missing).
@@ -35,17 +36,23 @@ SUPPORTED=( debian:bookworm-slim debian:bookworm python:3.11-slim python:3.11 po
 
 STEP='startup'
 mainPid=$$
+# helper scripts write a one-line failure reason here (see debian/mkrootfs.sh, python/prepare-source.sh)
+SHIPSHAPE_REASON_FILE="$(mktemp)"
+export SHIPSHAPE_REASON_FILE
 log() { printf '[build-replica %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { printf 'build-replica: error: %s\n' "$*" >&2; exit 1; }
 on_err() {
 	local rc=$?
 	# report once, from the main shell only
 	if [ "$BASHPID" = "$mainPid" ]; then
-		printf 'build-replica: error: %s failed (exit %s; see output above)\n' "$STEP" "$rc" >&2
+		local reason=
+		[ -s "$SHIPSHAPE_REASON_FILE" ] && reason=": $(tail -n1 "$SHIPSHAPE_REASON_FILE")"
+		printf 'build-replica: error: %s failed (exit %s)%s\n' "$STEP" "$rc" "${reason:- (see output above)}" >&2
 	fi
 	exit "$rc"
 }
 trap on_err ERR
+trap 'rm -f "$SHIPSHAPE_REASON_FILE"' EXIT
 
 usage() {
 	printf 'usage: %s NAME   (NAME one of: %s)\n' "$(basename "$0")" "${SUPPORTED[*]}" >&2
@@ -79,6 +86,7 @@ docker_build() {
 		--label "io.shipshape.replica.of=$name" \
 		--label io.shipshape.managed=true \
 		--label io.shipshape.kind=base-replica \
+		${SHIPSHAPE_BUILD_NO_CACHE:+--no-cache} \
 		"$@" \
 		"$context" >&2
 }

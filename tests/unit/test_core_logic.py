@@ -70,12 +70,13 @@ def test_layer_entries_reads_whiteouts():
             ("app/a.txt", b"abc"),
             ("tmp/.wh.big.bin", b""),
             ("cache/.wh..wh..opq", b""),
+            ("./.wh.top", b""),
         ]:
             ti = tarfile.TarInfo(name)
             ti.size = len(data)
             tf.addfile(ti, io.BytesIO(data))
     buf.seek(0)
-    assert _layer_entries(buf) == {"app/a.txt": 3, "tmp/big.bin": -1, "cache/": -2}
+    assert _layer_entries(buf) == {"app/a.txt": 3, "tmp/big.bin": -1, "cache/": -2, "top": -1}
 
 
 def test_dockerfile_stages_and_forms():

@@ -23,9 +23,17 @@ secMirror="${secMirror%/}"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 log() { printf '[mkrootfs] %s\n' "$*" >&2; }
+die() {
+	printf 'mkrootfs: %s\n' "$*" >&2
+	[ -z "${SHIPSHAPE_REASON_FILE:-}" ] || printf '%s\n' "$*" >> "$SHIPSHAPE_REASON_FILE"
+	exit 1
+}
 
-[ "$(id -u)" = 0 ] || { echo "mkrootfs: must run as root (debootstrap)" >&2; exit 1; }
-[ -s "$keyring" ] || { echo "mkrootfs: missing $keyring (apt-get install debian-archive-keyring)" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap)"
+[ -s "$keyring" ] || die "missing $keyring (apt-get install debian-archive-keyring)"
+for url in "$mirror/dists/$suite/InRelease" "$secMirror/dists/$suite-security/InRelease"; do
+	wget -q -O /dev/null "$url" || die "cannot fetch $url (mirror unreachable? check SHIPSHAPE_DEBIAN_MIRROR / SHIPSHAPE_DEBIAN_SECURITY_MIRROR)"
+done
 
 export TZ=UTC LC_ALL=C
 
@@ -37,7 +45,8 @@ rootfs="$work/rootfs"
 # 1. debootstrap --variant=minbase --merged-usr, GPG-checked against Debian's keyring.
 #    --non-debian lets us pass a plain mirror URL (the --debian mode insists on snapshot.debian.org).
 log "debootstrap $suite from $mirror"
-debuerreotype-init --non-debian --keyring "$keyring" --merged-usr "$rootfs" "$suite" "$mirror"
+debuerreotype-init --non-debian --keyring "$keyring" --merged-usr "$rootfs" "$suite" "$mirror" \
+	|| die "debootstrap of $suite from $mirror failed"
 
 # 2. deb822 sources, same layout as the official image's /etc/apt/sources.list.d/debian.sources
 #    (the official file carries the snapshot URL as a comment; we record the mirror's date instead).
@@ -67,9 +76,9 @@ debuerreotype-minimizing-config "$rootfs"
 
 # 4. pull in bookworm-updates and bookworm-security, like the official build (full-upgrade)
 log "apt-get update + full-upgrade"
-debuerreotype-apt-get "$rootfs" update -qq
+debuerreotype-apt-get "$rootfs" update -qq || die "apt-get update inside the new rootfs failed"
 debuerreotype-recalculate-epoch "$rootfs"
-debuerreotype-apt-get "$rootfs" full-upgrade -yqq
+debuerreotype-apt-get "$rootfs" full-upgrade -yqq || die "apt-get full-upgrade inside the new rootfs failed"
 epoch="$(< "$rootfs/debuerreotype-epoch")"
 
 # 5. slim variant = copy + slimify (drops man pages, docs, locales, ... and keeps them out via dpkg path-exclude)

@@ -28,7 +28,11 @@ pkg=python3.11
 upstream=3.11.2
 
 log() { printf '[prepare-source] %s\n' "$*" >&2; }
-die() { printf 'prepare-source: %s\n' "$*" >&2; exit 1; }
+die() {
+	printf 'prepare-source: %s\n' "$*" >&2
+	[ -z "${SHIPSHAPE_REASON_FILE:-}" ] || printf '%s\n' "$*" >> "$SHIPSHAPE_REASON_FILE"
+	exit 1
+}
 
 command -v apt-get > /dev/null || die "needs apt-get on the host"
 [ -s "$keyring" ] || die "missing $keyring"
@@ -53,7 +57,7 @@ aptOpts=(
 	-o "Acquire::Languages=none"
 )
 log "apt-get update (deb-src only, private lists)"
-apt-get "${aptOpts[@]}" update -qq >&2
+apt-get "${aptOpts[@]}" update -qq >&2 || die "apt-get update of the deb-src indexes from $mirror failed"
 
 # newest first; a security version listed in the index can be missing from a
 # partial mirror (seen here: deb12u9 listed, 404 on download), so fall back
