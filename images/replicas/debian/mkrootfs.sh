@@ -78,6 +78,9 @@ debuerreotype-minimizing-config "$rootfs"
 log "apt-get update + full-upgrade"
 debuerreotype-apt-get "$rootfs" update -qq || die "apt-get update inside the new rootfs failed"
 debuerreotype-recalculate-epoch "$rootfs"
+# the epoch now reflects the newest of bookworm / -updates / -security: record that date
+stamp="$(date --utc --date "@$(< "$rootfs/debuerreotype-epoch")" +%Y%m%dT%H%M%SZ)"
+sed -ri "s/\(as of [0-9TZ]+\)/(as of $stamp)/" "$rootfs/etc/apt/sources.list.d/debian.sources"
 debuerreotype-apt-get "$rootfs" full-upgrade -yqq || die "apt-get full-upgrade inside the new rootfs failed"
 epoch="$(< "$rootfs/debuerreotype-epoch")"
 
@@ -99,6 +102,11 @@ debuerreotype-chroot "$rootfs" dpkg-query -W > "$work/out/manifest.txt"
 echo "$epoch" > "$work/out/debuerreotype-epoch"
 printf 'mirror=%s\nsecurity_mirror=%s\nsuite=%s\nbuilt=%s\ndebuerreotype=%s\n' \
 	"$mirror" "$secMirror" "$suite" "$(date --utc +%FT%TZ)" "$(debuerreotype-version)" > "$work/out/info.txt"
+
+# debuerreotype-tar dates the tarball to the epoch; give it the real creation time instead, so
+# BuildKit's context sync (which compares path + size + mtime) never mistakes a rebuilt tarball
+# of the same size for the one it already has
+touch "$work/out/full/rootfs.tar" "$work/out/slim/rootfs.tar"
 
 # publish atomically
 rm -rf "$outDir/full" "$outDir/slim"

@@ -7,13 +7,13 @@
 # Same contract as the official image's helper of that name; implementation is ours.
 set -Eeo pipefail
 
-# shellcheck source=docker-entrypoint.sh
+# shellcheck source=/dev/null
 source /usr/local/bin/docker-entrypoint.sh
 
 pg_setup_env
 pg_create_dirs
 if [ "$(id -u)" = '0' ]; then
-	exec gosu postgres "$BASH_SOURCE" "$@"
+	exec gosu postgres "${BASH_SOURCE[0]}" "$@"
 fi
 if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
 	shopt -s nullglob

@@ -143,7 +143,7 @@ pg_process_sql() {
 	if [ -n "$POSTGRES_DB" ]; then
 		args+=( --dbname "$POSTGRES_DB" )
 	fi
-	PGHOST= PGHOSTADDR= psql "${args[@]}" "$@"
+	PGHOST='' PGHOSTADDR='' psql "${args[@]}" "$@"
 }
 
 pg_temp_start() {
@@ -156,14 +156,16 @@ pg_temp_stop() {
 	PGUSER="${PGUSER:-postgres}" pg_ctl -D "$PGDATA" -m fast -w stop
 }
 
+# POSTGRES_DB='' for the call only (connect to "postgres"), while --set db= sees the real name
+# shellcheck disable=SC2097,SC2098
 pg_setup_db() {
 	local exists
-	exists="$(POSTGRES_DB= pg_process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<-'EOSQL'
+	exists="$(POSTGRES_DB='' pg_process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<-'EOSQL'
 		SELECT 1 FROM pg_database WHERE datname = :'db' ;
 	EOSQL
 	)"
 	if [ -z "$exists" ]; then
-		POSTGRES_DB= pg_process_sql --dbname postgres --set db="$POSTGRES_DB" <<-'EOSQL'
+		POSTGRES_DB='' pg_process_sql --dbname postgres --set db="$POSTGRES_DB" <<-'EOSQL'
 			CREATE DATABASE :"db" ;
 		EOSQL
 		pg_log
@@ -233,7 +235,7 @@ pg_main() {
 		pg_create_dirs
 		if [ "$(id -u)" = '0' ]; then
 			# step down from root, keeping the (already resolved) environment
-			exec gosu postgres "$BASH_SOURCE" "$@"
+			exec gosu postgres "${BASH_SOURCE[0]}" "$@"
 		fi
 		if [ -z "$DATABASE_ALREADY_EXISTS" ]; then
 			# server options only (without the leading "postgres")
