@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from docker.models.containers import Container
 
 POLL_S = 0.2
+HANDLE_LABEL = f"{engine.LABEL_PREFIX}.handle"
 
 
 class WaitError(RuntimeError):
@@ -48,12 +49,27 @@ def run(
 ) -> Container:
     """Start a detached container with the project's labels (``docker run -d``).
 
-    Extra keyword arguments go to docker-py's ``containers.run`` (mem_limit, nano_cpus,
+    Extra keyword arguments go to docker-py's ``containers.create`` (mem_limit, nano_cpus,
     environment, healthcheck, init, ...). Labels given are merged with the project's.
+
+    Interrupt-safe: if anything (Ctrl-C included) stops us between the engine creating the
+    container and us holding it, the container is found by a one-off label and removed.
     """
+    import uuid
+
     lab = engine.labels(kind=kind)
     lab.update(kwargs.pop("labels", {}) or {})
-    return engine.client().containers.run(image, command, detach=True, labels=lab, **kwargs)
+    handle = uuid.uuid4().hex
+    lab[HANDLE_LABEL] = handle
+    c = engine.client()
+    try:
+        ctr = c.containers.create(image, command, labels=lab, **kwargs)
+        ctr.start()
+    except BaseException:
+        for orphan in c.containers.list(all=True, filters={"label": f"{HANDLE_LABEL}={handle}"}):
+            remove_quietly(orphan)
+        raise
+    return ctr
 
 
 @contextlib.contextmanager
