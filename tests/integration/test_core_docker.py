@@ -214,11 +214,26 @@ def test_clean_never_touches_a_learners_image(docker_client, tmp_context):
         capture_output=True,
         timeout=120,
     )
+    learner_ctr = docker_client.containers.create("learner/own-image:1", ["true"])
     try:
+        assert learner_ctr.labels.get(engine.MANAGED_LABEL) == "true"  # inherited from the base
         engine.clean()
         assert docker_client.images.get("learner/own-image:1")
+        assert docker_client.containers.get(learner_ctr.id)
         removable = engine.removable_images(include_base=True)
         tags = {t for im in removable for t in im.tags}
         assert "learner/own-image:1" not in tags
     finally:
+        learner_ctr.remove(force=True)
         docker_client.images.remove("learner/own-image:1")
+
+
+@pytest.mark.slow
+def test_bundle_save_and_load_round_trip(tmp_path, base_images):
+    from helpers import baseimages
+
+    info = baseimages.bundle_save(tmp_path / "b.tar", names=["debian:bookworm-slim"])
+    assert info["images"] == ["debian:bookworm-slim"] and info["bytes"] > 50_000_000
+    assert baseimages.bundle_load(tmp_path / "b.tar") == ["debian:bookworm-slim"]
+    with pytest.raises(FileNotFoundError, match="No bundle"):
+        baseimages.bundle_load(tmp_path / "absent.tar")
