@@ -254,10 +254,15 @@ def _managed_filter(kind: str | None = None, run: str | None = None) -> dict[str
     return {"label": lab}
 
 
-def leftovers(kind: str | None = KIND_TEMP) -> dict[str, list[str]]:
-    """Names of managed containers, networks, volumes and images still present."""
+def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str, list[str]]:
+    """Names of managed containers, networks, volumes and images still present.
+
+    Args:
+        kind: only this kind (default: temporary things, not base images).
+        run: only what one process made (e.g. ``RUN_ID``, this kernel's own).
+    """
     c = client()
-    flt = _managed_filter(kind)
+    flt = _managed_filter(kind, run)
     return {
         "containers": [x.name for x in c.containers.list(all=True, filters=flt)],
         "networks": [x.name for x in c.networks.list(filters=flt)],
