@@ -32,7 +32,9 @@ KIND_TEMP = "temp"
 KIND_BASE = "base-replica"
 
 #: One id per Python process: every resource made in this kernel/CLI run carries it.
-RUN_ID = uuid.uuid4().hex[:12]
+#: ``$SHIPSHAPE_RUN_ID`` makes several processes share one (a test session and the
+#: notebook kernels and CLI calls it starts), so their leftovers can be judged together.
+RUN_ID = os.environ.get("SHIPSHAPE_RUN_ID") or uuid.uuid4().hex[:12]
 
 START_HINT = (
     "Start Docker: on Linux `sudo bash scripts/install-engine.sh` (installs and starts an "

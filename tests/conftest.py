@@ -6,11 +6,16 @@ Set ``SHIPSHAPE_REQUIRE_ENGINE=1`` (CI does) to turn "no engine" from a skip int
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One run id for this test session and everything it starts (CLI subprocesses, notebook
+# kernels), so the leak test can judge exactly what the suite made, even on a shared engine.
+os.environ.setdefault("SHIPSHAPE_RUN_ID", "pytest-" + uuid.uuid4().hex[:8])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -77,6 +82,6 @@ def resource_counts(docker_client):
     from helpers import engine
 
     def counts() -> dict[str, int]:
-        return {k: len(v) for k, v in engine.leftovers().items()}
+        return {k: len(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
 
     return counts
