@@ -1,0 +1,72 @@
+"""The checklist audit on real-world Dockerfile shapes: the verdicts a careful reviewer gives."""
+
+import pytest
+
+from helpers.audit import FAIL, NA, PASS, audit_static, trivial_probe
+from tests.conftest import ROOT
+
+FIX = ROOT / "tests" / "fixtures" / "audit"
+
+
+def verdicts(name):
+    return {i.key: i.status for i in audit_static(FIX / name).items}
+
+
+def test_naive_flask_fails_almost_everything():
+    v = verdicts("flask_naive")
+    for key in (
+        "base_slim",
+        "multi_stage",
+        "dockerignore",
+        "no_secrets",
+        "non_root",
+        "healthcheck",
+        "graceful_shutdown",
+        "version_tags",
+        "pip_no_cache",
+        "apt_clean",
+    ):
+        assert v[key] == FAIL, key
+    assert v["resource_limits"] == v["log_limits"] == NA  # no compose file to judge
+    rep = audit_static(FIX / "flask_naive")
+    assert "DL3009" in rep.get("apt_clean").evidence["rules"]
+    assert "DL3015" in rep.get("apt_clean").evidence["rules"]
+    assert "FLASK_SECRET_KEY" in rep.get("no_secrets").detail
+
+
+def test_worker_is_tidy_but_single_stage_root_and_leaks_a_password():
+    v = verdicts("airflow_worker")
+    assert v["base_slim"] == v["apt_clean"] == v["pip_no_cache"] == v["version_tags"] == PASS
+    assert v["dockerignore"] == v["graceful_shutdown"] == PASS
+    assert v["multi_stage"] == v["non_root"] == v["healthcheck"] == FAIL
+    assert v["no_secrets"] == FAIL  # DB_PASSWORD inline in compose
+    assert v["resource_limits"] == FAIL and v["log_limits"] == FAIL  # worker has neither
+
+
+def test_go_scratch_image_passes_what_applies():
+    v = verdicts("go_static")
+    assert v["base_slim"] == v["multi_stage"] == v["non_root"] == v["healthcheck"] == PASS
+    assert v["graceful_shutdown"] == v["version_tags"] == v["no_secrets"] == PASS
+
+
+def test_production_etl_passes_every_item():
+    rep = audit_static(FIX / "prod_etl")
+    assert rep.ok, str(rep)
+
+
+@pytest.mark.parametrize(
+    ("probe", "trivial"),
+    [
+        ("python -c \"print('healthy')\" || exit 1", True),
+        ("true", True),
+        ("exit 0", True),
+        ("echo ok", True),
+        ("pg_isready -U postgres", False),
+        (
+            "python -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health')\"",
+            False,
+        ),
+    ],
+)
+def test_trivial_probe(probe, trivial):
+    assert trivial_probe(probe) is trivial
