@@ -1,0 +1,329 @@
+"""Exercise 02: a health check that tells ready from merely running, and a job that waits for it.
+
+Rubric (10 points), judged on the real stack brought up with the real Compose CLI:
+
+- the api becomes healthy (3): time from container start to ``healthy`` is measured from the
+  engine's own ``health_status`` events;
+- the health check detects a real fault (3): the check calls ``/break`` inside the container
+  (``/health`` then answers 503 while the process keeps running) and the state must turn
+  ``unhealthy`` within ``interval * retries + timeout + slack``;
+- the worker starts only after the api is healthy (2): its ``depends_on`` condition is
+  ``service_healthy`` and, behaviourally, the one-shot job found the api ready (exit 0);
+- the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` (1).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import behaviour, compose, containers
+from .base import CheckCannotRun, CheckResult, Report
+
+EXERCISE = "02"
+SLUG = "02_healthcheck"
+TITLE = "Health checks: ready, not just running"
+
+HEALTHY = "the api becomes healthy"
+FAULT = "the health check detects a real fault"
+DEPENDS = "the worker starts only after the api is healthy"
+OPTIONS = "the health-check options are sane"
+
+SLACK_S = 5.0
+#: Longest the check is willing to watch for a fault (the exercise asks interval <= 5s).
+MAX_FAULT_WAIT_S = 45.0
+MAX_HEALTHY_WAIT_S = 90.0
+APP_WARMUP_S = 3.0
+URLLIB_PROBE = (
+    'test: ["CMD", "python", "-c", "import urllib.request as u; '
+    "u.urlopen('http://localhost:8000/health', timeout=2)\"]"
+)
+BREAK_CMD = [
+    "python",
+    "-c",
+    "import urllib.request as u; u.urlopen('http://localhost:8000/break', timeout=5); "
+    "import urllib.error\n"
+    "try:\n u.urlopen('http://localhost:8000/health', timeout=5)\n"
+    "except urllib.error.HTTPError as e:\n print('health now', e.code)\n",
+]
+
+
+def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
+    """The probe's program when the image lacks it (curl, wget, ...), else None."""
+    for p in probes:
+        out = (p.get("Output") or "").lower()
+        if "not found" in out or "no such file" in out:
+            for tool in ("curl", "wget", "nc", "http"):
+                if tool in out:
+                    return tool
+            return "the probe's program"
+    return None
+
+
+def run(path: Path) -> Report:
+    rep = Report(EXERCISE, TITLE, str(path))
+    try:
+        stack = behaviour.Stack(path)
+    except (compose.ComposeError, FileNotFoundError) as exc:
+        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
+    state: dict[str, Any] = {}
+    with stack:
+        t_up = time.time()
+        try:
+            stack.run("build", timeout_s=600)
+            up = stack.run("up", "-d", timeout_s=180, check=False)
+            state["up_output"] = (up.stdout + up.stderr)[-1500:]
+            state["up_rc"] = up.returncode
+        except compose.ComposeError as exc:
+            state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
+            state["up_rc"] = -1
+        api = stack.service("api")
+        state["api"] = api
+        state["t_up"] = t_up
+        state["cfg"] = behaviour.healthcheck_config(api) if api else None
+        try:
+            state["model"] = stack.config()
+        except compose.ComposeError:
+            state["model"] = {}
+
+        rep.item(HEALTHY, 3, lambda: _becomes_healthy(state))
+        rep.item(FAULT, 3, lambda: _detects_fault(state))
+        rep.item(DEPENDS, 2, lambda: _worker_waits(stack, state))
+        rep.item(OPTIONS, 2, lambda: _options(state))
+    return rep
+
+
+def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
+    api, cfg = state["api"], state["cfg"]
+    if api is None:
+        return CheckResult(
+            HEALTHY,
+            3,
+            False,
+            "the api container was never created",
+            hint="Fix the error Compose printed (in the evidence), then run the check again.",
+            evidence={"compose_output": state["up_output"]},
+        )
+    if cfg is None or cfg.disabled:
+        return CheckResult(
+            HEALTHY,
+            3,
+            False,
+            "the api has no health check, so Docker can only say it is running",
+            hint="Add a `healthcheck:` to the api service (or HEALTHCHECK to its Dockerfile) "
+            f"that probes /health, e.g. {URLLIB_PROBE}",
+            evidence={"compose_output": state["up_output"]},
+        )
+    limit = min(cfg.healthy_bound_s(warmup_s=APP_WARMUP_S) + cfg.start_period_s, MAX_HEALTHY_WAIT_S)
+    tl = behaviour.wait_for_status(api, {"healthy", "unhealthy"}, timeout_s=limit)
+    start = behaviour.started_at(api)
+    events = behaviour.health_events(api, since=start)
+    probes = containers.health_log(api)
+    ev = {
+        "healthcheck": cfg.to_dict(),
+        "timeline": behaviour.health_timeline_rows(events, start),
+        "last_probes": [
+            {"exit_code": p.get("ExitCode"), "output": (p.get("Output") or "")[-300:]}
+            for p in probes[-3:]
+        ],
+    }
+    first_healthy = next((e["t"] for e in events if e["status"] == "healthy"), None)
+    if tl.final == "healthy" and first_healthy is not None:
+        secs = first_healthy - start
+        state["healthy"] = True
+        ev["seconds_to_healthy"] = round(secs, 2)
+        return CheckResult(
+            HEALTHY,
+            3,
+            True,
+            f"healthy {secs:.1f} s after the container started "
+            f"(the app warms up for {APP_WARMUP_S:.0f} s)",
+            evidence=ev,
+        )
+    tool = _missing_tool(probes)
+    if tool:
+        hint = (
+            f"The probe runs {tool}, which python:3.11-slim does not have, so every probe "
+            "fails. Probe with the Python that is in the image: " + URLLIB_PROBE
+        )
+    elif tl.final == "unhealthy":
+        hint = (
+            "It turned unhealthy before it was ever healthy. If the probe is right, the "
+            f"warm-up ({APP_WARMUP_S:.0f} s) outlasted retries x interval: set start_period "
+            "longer than the warm-up so early failures do not count."
+        )
+    elif tl.final == "exited":
+        hint = "The api exited: read its logs in the evidence."
+    else:
+        hint = (
+            f"Still {tl.final!r} after {limit:.0f} s. Use a short interval for this exercise "
+            "(<= 5s) and a probe that succeeds when /health answers 200."
+        )
+    ev["logs"] = containers.logs_tail(api)
+    return CheckResult(
+        HEALTHY,
+        3,
+        False,
+        f"not healthy: status {tl.final!r} after {tl.seconds:.1f} s "
+        f"(last probe: {(probes[-1].get('Output') or '').strip()[-160:] if probes else 'none'!r})",
+        hint=hint,
+        evidence=ev,
+    )
+
+
+def _detects_fault(state: dict[str, Any]) -> CheckResult:
+    api, cfg = state["api"], state["cfg"]
+    if not state.get("healthy"):
+        return CheckResult(
+            FAULT,
+            3,
+            False,
+            "not judged: the api never became healthy, so there is no fault to notice",
+            hint="Make the api become healthy first (see the item above).",
+        )
+    bound = cfg.unhealthy_bound_s(SLACK_S)
+    ev: dict[str, Any] = {"healthcheck": cfg.to_dict(), "bound_s": round(bound, 1)}
+    if bound > MAX_FAULT_WAIT_S:
+        return CheckResult(
+            FAULT,
+            3,
+            False,
+            f"with these settings a fault may go unnoticed for {bound:.0f} s "
+            f"(interval {cfg.interval_s:g} s x retries {cfg.retries} + timeout "
+            f"{cfg.timeout_s:g} s + {SLACK_S:g} s slack)",
+            hint="For this exercise keep interval <= 5s and retries <= 3 so a fault shows "
+            f"within {MAX_FAULT_WAIT_S:.0f} s (production values are often 10-30 s).",
+            evidence=ev,
+        )
+    out = api.exec_run(BREAK_CMD)
+    t_break = time.time()
+    ev["fault"] = (out.output or b"").decode("utf-8", "replace").strip()[-200:]
+    tl = behaviour.wait_for_status(api, {"unhealthy"}, timeout_s=bound)
+    events = behaviour.health_events(api, since=t_break)
+    turned = next((e["t"] for e in events if e["status"] == "unhealthy"), None)
+    probes = containers.health_log(api)
+    ev["last_probes"] = [
+        {"exit_code": p.get("ExitCode"), "output": (p.get("Output") or "")[-200:]}
+        for p in probes[-3:]
+    ]
+    if tl.final == "unhealthy" and turned is not None:
+        secs = turned - t_break
+        ev["seconds_to_unhealthy"] = round(secs, 2)
+        state["t_break"] = t_break
+        return CheckResult(
+            FAULT,
+            3,
+            True,
+            f"unhealthy {secs:.1f} s after /health started answering 503 "
+            f"(bound {bound:.0f} s = {cfg.interval_s:g} x {cfg.retries} + {cfg.timeout_s:g} "
+            f"+ {SLACK_S:g})",
+            evidence=ev,
+        )
+    always_ok = probes and all(p.get("ExitCode") == 0 for p in probes)
+    hint = (
+        f"Your probe ({cfg.probe_text()[:120]}) kept exiting 0 while /health answered 503: "
+        "it does not look at what the service can do. A probe such as `true` or "
+        "`python -c \"print('healthy')\"` can never fail, and probing / or the open port "
+        "misses this fault. Request /health and exit non-zero unless it answers 200 "
+        "(urllib's urlopen raises on a 503)."
+        if always_ok
+        else "Read the last probes in the evidence: the probe must exit non-zero as soon as "
+        "/health stops answering 200."
+    )
+    return CheckResult(
+        FAULT,
+        3,
+        False,
+        f"still {tl.final!r} {tl.seconds:.1f} s after the fault (bound {bound:.0f} s)",
+        hint=hint,
+        evidence=ev,
+    )
+
+
+def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+    svc = (state["model"].get("services") or {}).get("worker")
+    if svc is None:
+        raise CheckCannotRun("compose.yaml has no `worker` service: keep the starter's services.")
+    cond = ((svc.get("depends_on") or {}).get("api") or {}).get("condition", "(none)")
+    worker = stack.service("worker")
+    ev: dict[str, Any] = {"depends_on_condition": cond}
+    if worker is None:
+        ev["compose_output"] = state["up_output"]
+        return CheckResult(
+            DEPENDS,
+            2,
+            False,
+            "the worker was never started (Compose gave up on its dependency)",
+            hint="Compose starts the worker only when the api is healthy: make the api "
+            "healthy (items above).",
+            evidence=ev,
+        )
+    info = containers.wait_for_exit(worker, timeout_s=60)
+    ev.update(exit_code=info.exit_code, logs=info.logs.strip()[-400:])
+    ok_behaviour = info.exit_code == 0 and "answered 200" in info.logs
+    ok = ok_behaviour and cond == "service_healthy"
+    if ok:
+        return CheckResult(
+            DEPENDS,
+            2,
+            True,
+            f"condition {cond}; the job found the api ready and exited 0",
+            evidence=ev,
+        )
+    hint = (
+        "The worker starts as soon as the api *container* starts, while the app is still "
+        "warming up, so the job fails. Write depends_on as a mapping: "
+        "`depends_on: {api: {condition: service_healthy}}`."
+        if cond != "service_healthy"
+        else "The condition is right but the job still failed: read its logs in the evidence."
+    )
+    return CheckResult(
+        DEPENDS,
+        2,
+        False,
+        f"condition {cond}; the job exited {info.exit_code}: {info.logs.strip()[-160:]!r}",
+        hint=hint,
+        evidence=ev,
+    )
+
+
+def _options(state: dict[str, Any]) -> CheckResult:
+    cfg = state["cfg"]
+    if cfg is None or cfg.disabled:
+        return CheckResult(
+            OPTIONS,
+            2,
+            False,
+            "no health check to judge",
+            hint="Add a health check with interval, timeout, retries and start_period.",
+        )
+    earned = 0
+    problems = []
+    if cfg.timeout_s < cfg.interval_s:
+        earned += 1
+    else:
+        problems.append(
+            f"timeout {cfg.timeout_s:g} s is not shorter than interval {cfg.interval_s:g} s: "
+            "a hung probe should be cut off before the next one is due"
+        )
+    if cfg.start_period_s > 0:
+        earned += 1
+    else:
+        problems.append(
+            "no start_period: probes that fail while the app warms up count towards "
+            "`unhealthy`"
+        )
+    msg = (
+        f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "
+        f"start_period {cfg.start_period_s:g} s"
+    )
+    return CheckResult(
+        OPTIONS,
+        2,
+        earned == 2,
+        msg,
+        hint="; ".join(problems) + ".",
+        evidence=cfg.to_dict(),
+        points_earned=earned,
+    )
