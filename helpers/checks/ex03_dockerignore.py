@@ -1,0 +1,296 @@
+"""Exercise 03: a ``.dockerignore`` that keeps the build context lean (practice problem 3).
+
+The check copies the learner's folder to a temporary place, adds the clutter a lived-in
+project holds (``data/``, ``.git``, caches, a ``.env`` secret; see
+:func:`helpers.context.add_clutter`), measures the context docker-py sends with and without
+the learner's ``.dockerignore``, builds both ways, runs the image and lists the files inside it.
+
+Rubric: the context is small (3, partial 1 for halving it); the app still runs from the image
+(3); the ``.env`` secret is not in the image (3); no ``.git``, data or caches in the image (2,
+partial per kind). Build times with and without are evidence, not pass/fail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import containers, context, images
+from .base import CheckResult, Report
+
+EXERCISE = "03"
+SLUG = "03_dockerignore"
+TITLE = "A .dockerignore that keeps the build context lean"
+EXPECTED = "etl ok: 6 orders across 3 regions"
+DATA_MB = 32
+#: The smallest correct ignore file: the threshold is measured from the context it leaves.
+REFERENCE_PATTERNS = [".git", ".env", "data", "**/__pycache__", ".pytest_cache"]
+SLACK_BYTES = 64 * 1024
+APP_DIR = "etl"
+
+ITEM_SIZE = "the build context is small"
+ITEM_RUNS = "the app still runs from the image"
+ITEM_SECRET = "the secret in .env is not in the image"
+ITEM_CLUTTER = "no .git, data or caches in the image"
+
+KIND_WORDS = {"data": "data/", "git": ".git", "cache": "caches"}
+
+
+def app_files(folder: Path) -> list[str]:
+    """The files the app needs: everything under ``etl/`` that is not a cache."""
+    root = folder / APP_DIR
+    if not root.is_dir():
+        return []
+    return sorted(
+        rel
+        for p in root.rglob("*")
+        if p.is_file() and context.clutter_kind(rel := p.relative_to(folder).as_posix()) is None
+    )
+
+
+def threshold_bytes(reference_tar_bytes: int) -> int:
+    """The most a lean context may weigh: twice the code's own context, plus 64 KiB."""
+    return 2 * reference_tar_bytes + SLACK_BYTES
+
+
+def run(path: Path) -> Report:
+    rep = Report(EXERCISE, TITLE, str(path))
+    tag = images.temp_tag("ex03", path)
+    tag_raw = images.temp_tag("ex03-noignore", path)
+    work = Path(tempfile.mkdtemp(prefix="shipshape-ex03-"))
+    st: dict[str, Any] = {}
+    try:
+        proj = work / "project"
+        shutil.copytree(path, proj, symlinks=True)
+        context.add_clutter(proj, DATA_MB)
+        patterns = context.read_patterns(proj)
+        st["patterns"] = patterns
+        st["with"] = context.measure(proj, patterns)
+        st["without"] = context.measure(proj, None)
+        st["ref"] = context.measure(proj, REFERENCE_PATTERNS)
+        try:
+            st["build"] = images.build(proj, tag, on_event=None, timeout_s=300, exercise=EXERCISE)
+        except images.BuildError as exc:
+            st["build_error"] = exc
+        st["build_raw_s"] = _build_without_ignore(proj, tag_raw, st)
+        if "build" in st:
+            ctr = containers.run(tag)
+            try:
+                try:
+                    st["exit"] = containers.wait_for_exit(ctr, timeout_s=60)
+                except containers.WaitError as exc:  # still running: judged as not working
+                    st["run_error"] = str(exc).splitlines()[0]
+                    ctr.kill()
+                st["output"] = ctr.logs().decode("utf-8", "replace").strip()
+            finally:
+                containers.remove_quietly(ctr)
+            # the image as built: a container that never ran, so nothing wrote caches yet
+            st["workdir"], st["image_files"] = context.image_files(tag)
+        st["needed"] = app_files(path)
+
+        rep.item(ITEM_SIZE, 3, lambda: _size_item(st))
+        rep.item(ITEM_RUNS, 3, lambda: _runs_item(st))
+        rep.item(ITEM_SECRET, 3, lambda: _secret_item(st))
+        rep.item(ITEM_CLUTTER, 2, lambda: _clutter_item(st))
+    finally:  # also on KeyboardInterrupt
+        images.remove(tag)
+        images.remove(tag_raw)
+        shutil.rmtree(work, ignore_errors=True)
+    return rep
+
+
+def _build_without_ignore(proj: Path, tag_raw: str, st: dict[str, Any]) -> float | None:
+    """Build once more with the ignore file set aside; the seconds it took (None on failure)."""
+    ignore = proj / context.IGNORE_FILE
+    if not st["patterns"]:  # no patterns: the build above already was "without"
+        return st["build"].seconds if "build" in st else None
+    aside = proj.parent / "dockerignore.aside"
+    ignore.rename(aside)
+    try:
+        return images.build(proj, tag_raw, on_event=None, timeout_s=300, exercise=EXERCISE).seconds
+    except images.BuildError:
+        return None
+    finally:
+        aside.rename(ignore)
+
+
+def _not_built(name: str, points: float, st: dict[str, Any]) -> CheckResult:
+    exc = st.get("build_error")
+    msg = str(exc).splitlines()[0][:300] if exc else "the image did not build"
+    hint = (
+        str(exc).split("Hint: ")[-1]
+        if exc and "Hint: " in str(exc)
+        else "Make the image build first: read the build log in the evidence."
+    )
+    return CheckResult(
+        name,
+        points,
+        False,
+        f"not judged: {msg}",
+        hint=hint,
+        evidence={"log_tail": getattr(exc, "log", "")[-2000:]},
+    )
+
+
+def _size_item(st: dict[str, Any]) -> CheckResult:
+    w, wo, ref = st["with"], st["without"], st["ref"]
+    limit = threshold_bytes(ref.tar_bytes)
+    ok = w.tar_bytes <= limit
+    halved = w.tar_bytes * 2 <= wo.tar_bytes
+    ratio = wo.tar_bytes / max(w.tar_bytes, 1)
+    b_with = st["build"].seconds if "build" in st else None
+    b_raw = st.get("build_raw_s")
+    timing = (
+        f"; build {b_with:.1f} s with it vs {b_raw:.1f} s without"
+        if b_with is not None and b_raw is not None
+        else ""
+    )
+    msg = (
+        f"context {context.fmt_bytes(w.tar_bytes)} in {w.files} files with your .dockerignore, "
+        f"{context.fmt_bytes(wo.tar_bytes)} in {wo.files} files without ({ratio:.0f}x smaller); "
+        f"limit {context.fmt_bytes(limit)}{timing}"
+    )
+    big = {top: n for top, n in w.by_top_level().items() if n > SLACK_BYTES // 4 and top != APP_DIR}
+    if ok:
+        hint = ""
+    elif not st["patterns"]:
+        hint = (
+            "Your .dockerignore has no patterns yet (comments only), so every file in the "
+            "folder is sent to the engine and copied by `COPY . .`. The biggest: "
+            + ", ".join(f"{k} ({context.fmt_bytes(v)})" for k, v in list(big.items())[:4])
+            + ". List them in .dockerignore."
+        )
+    else:
+        hint = (
+            "Still sent to the engine: "
+            + ", ".join(f"{k} ({context.fmt_bytes(v)})" for k, v in list(big.items())[:4])
+            + ". Add patterns for them (a folder name excludes everything below it)."
+        )
+    return CheckResult(
+        ITEM_SIZE,
+        3,
+        ok,
+        msg,
+        hint=hint,
+        evidence={
+            "context_bytes_with": w.tar_bytes,
+            "context_bytes_without": wo.tar_bytes,
+            "files_with": w.files,
+            "files_without": wo.files,
+            "limit_bytes": limit,
+            "reference_bytes": ref.tar_bytes,
+            "ratio": round(ratio, 1),
+            "tar_seconds_with": round(w.seconds, 3),
+            "tar_seconds_without": round(wo.seconds, 3),
+            "build_seconds_with": round(b_with, 2) if b_with is not None else None,
+            "build_seconds_without": round(b_raw, 2) if b_raw is not None else None,
+            "still_sent": big,
+            "patterns": st["patterns"],
+        },
+        points_earned=3 if ok else (1 if halved else 0),
+    )
+
+
+def _runs_item(st: dict[str, Any]) -> CheckResult:
+    if "build" not in st:
+        return _not_built(ITEM_RUNS, 3, st)
+    out = st.get("output", "")
+    code = st["exit"].exit_code if "exit" in st else None
+    files = st.get("image_files", {})
+    missing = [rel for rel in st["needed"] if rel not in files]
+    ok = code == 0 and out == EXPECTED and not missing
+    hint = ""
+    if missing:
+        pats = st["patterns"] or []
+        why = []
+        for rel in missing[:4]:
+            pat = context.excluded_by(rel, pats)
+            why.append(f"{rel} (excluded by `{pat}`)" if pat else rel)
+        hint = (
+            "The app needs files your .dockerignore keeps out: "
+            + "; ".join(why)
+            + ". Narrow that pattern (e.g. `data/` instead of every CSV), or put the file "
+            "back with a `!path` line after it: the last matching line wins."
+        )
+    elif "run_error" in st:
+        hint = "The container did not finish within 60 s: the app should print one line and exit."
+    elif not ok:
+        hint = (
+            f"The app should print exactly {EXPECTED!r}. Do not change the Dockerfile or "
+            "the etl package: the exercise is the .dockerignore."
+        )
+    return CheckResult(
+        ITEM_RUNS,
+        3,
+        ok,
+        f"exit code {code}, output {out[-160:]!r}"
+        + (f"; missing from the image: {', '.join(missing[:4])}" if missing else ""),
+        hint=hint,
+        evidence={"exit_code": code, "output": out[-1000:], "missing": missing},
+    )
+
+
+def _found(st: dict[str, Any], kind: str) -> list[str]:
+    return [rel for rel in st.get("image_files", {}) if context.clutter_kind(rel) == kind]
+
+
+def _secret_item(st: dict[str, Any]) -> CheckResult:
+    if "build" not in st:
+        return _not_built(ITEM_SECRET, 3, st)
+    found = _found(st, "secret")
+    where = [f"{st['workdir'].rstrip('/')}/{rel}" for rel in found]
+    return CheckResult(
+        ITEM_SECRET,
+        3,
+        not found,
+        f"found in the image: {', '.join(where)}" if found else "no .env file in the image",
+        hint=(
+            f"{', '.join(where)} is inside the image: anyone who can pull it can read "
+            f"{context.SECRET_NAME}. Add `.env` (and `.env.*` for its variants) to "
+            ".dockerignore, and give secrets to the container at run time instead."
+            if found
+            else ""
+        ),
+        evidence={"found": where},
+    )
+
+
+def _clutter_item(st: dict[str, Any]) -> CheckResult:
+    if "build" not in st:
+        return _not_built(ITEM_CLUTTER, 2, st)
+    found = {k: _found(st, k) for k in ("git", "data", "cache")}
+    bad = {k: v for k, v in found.items() if v}
+    earned = 2 * (3 - len(bad)) / 3
+    hints = []
+    if "git" in bad:
+        hints.append("`.git` (the whole history) is in the image: add `.git`")
+    if "data" in bad:
+        hints.append("`data/` is in the image: add `data/`")
+    if "cache" in bad:
+        nested = [p for p in bad["cache"] if p.split("__pycache__")[0] not in ("", p)]
+        if nested and "__pycache__" in (st["patterns"] or []):
+            hints.append(
+                f"{nested[0]} is still in: a bare `__pycache__` only matches at the top of "
+                "the context; write `**/__pycache__` to match it at any depth"
+            )
+        else:
+            hints.append(
+                f"caches are in the image ({bad['cache'][0]}, ...): add `**/__pycache__` "
+                "and `.pytest_cache`"
+            )
+    return CheckResult(
+        ITEM_CLUTTER,
+        2,
+        not bad,
+        (
+            "in the image: "
+            + "; ".join(f"{KIND_WORDS[k]} ({len(v)} files)" for k, v in bad.items())
+            if bad
+            else "no .git, data or cache files in the image"
+        ),
+        hint=". ".join(hints) + ("." if hints else ""),
+        evidence={k: v[:5] for k, v in found.items()},
+        points_earned=earned,
+    )

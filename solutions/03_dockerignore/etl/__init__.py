@@ -1,0 +1,1 @@
+"""Order totals per sales region: a small stand-in for a real ETL job."""
