@@ -12,9 +12,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -53,6 +57,31 @@ def default_path(mod: ModuleType, where: str = "exercises") -> Path:
     return settings.repo_root() / where / mod.SLUG
 
 
+OVERLAY = "OVERLAY"
+
+
+@contextlib.contextmanager
+def materialized(folder: Path) -> Iterator[Path]:
+    """The folder to check: itself, or, for an overlay solution, starter + overlay in a temp copy.
+
+    A reference solution holds only the files it changes, plus a file ``OVERLAY`` naming the
+    starter folder it applies to (relative to the course root). Starter and solution then share
+    one copy of the app code and can never drift apart.
+    """
+    marker = folder / OVERLAY
+    if not marker.is_file():
+        yield folder
+        return
+    base = settings.repo_root() / marker.read_text().strip()
+    if not base.is_dir():
+        raise CheckCannotRun(f"{marker} names {base}, which is not a folder.")
+    with tempfile.TemporaryDirectory(prefix="shipshape-overlay-") as tmp:
+        dest = Path(tmp) / folder.name
+        shutil.copytree(base, dest)
+        shutil.copytree(folder, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(OVERLAY))
+        yield dest
+
+
 def check(exercise: str | int, path: str | Path | None = None) -> Report:
     """Run exercise ``exercise``'s rubric on ``path`` (default: ``exercises/NN_slug``).
 
@@ -70,7 +99,9 @@ def check(exercise: str | int, path: str | Path | None = None) -> Report:
         if not folder.is_dir():
             raise CheckCannotRun(f"{folder} is not a folder: pass path= the exercise folder.")
         engine.client()
-        report = mod.run(folder)
+        with materialized(folder) as real:
+            report = mod.run(real)
+        report.path = str(folder)
     except (CheckCannotRun, engine.EngineUnavailable) as exc:
         report.error = str(exc)
     report.seconds = time.monotonic() - t0

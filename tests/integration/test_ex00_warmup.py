@@ -52,7 +52,7 @@ def test_solution_passes(base_images, resource_counts):
     ids=["no-cmd", "full-base", "wrong-file"],
 )
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, dockerfile, failing):
-    (tmp_path / "greet.py").write_text((ROOT / "solutions/00_warmup/greet.py").read_text())
+    (tmp_path / "greet.py").write_text((ROOT / "exercises/00_warmup/greet.py").read_text())
     (tmp_path / "Dockerfile").write_text(dockerfile)
     rep = check("00", path=tmp_path)
     assert {r.name for r in rep.results if not r.passed} == failing, str(rep)

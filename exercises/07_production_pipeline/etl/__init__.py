@@ -1,0 +1,1 @@
+"""A small extract-transform-load service: CSV of trips -> Postgres table ``trips``."""

@@ -1,3 +1,0 @@
-"""Prints the greeting the check looks for."""
-
-print("hello from shipshape")
