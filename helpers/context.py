@@ -63,15 +63,16 @@ def read_patterns(folder: str | Path) -> list[str] | None:
 def _matcher_patterns(patterns: Iterable[str], dockerfile: str) -> list[str]:
     # exclude_paths() appends "!<dockerfile>" and the matcher appends "!.dockerignore":
     # both always reach the engine, whatever the patterns say.
-    return [*patterns, f"!{dockerfile}"]
+    return [*patterns, f"!{dockerfile}", "!.dockerignore"]
 
 
 def excluded_by(path: str, patterns: Iterable[str], dockerfile: str = "Dockerfile") -> str | None:
     """The pattern that keeps ``path`` out of the context, or None if the path is sent.
 
-    Uses docker-py's own matcher (a port of the engine's): a pattern also matches
+    Follows docker-py's own walk (a port of the engine's matcher): a pattern also matches
     everything below a matching folder, ``*`` never crosses ``/``, ``**`` does, and the
-    last matching line decides (``!`` lines put paths back).
+    last matching line decides (``!`` lines put paths back). A folder that is excluded is
+    not even entered unless some ``!`` line points inside it.
 
     Args:
         path: a path relative to the context root, with ``/`` separators.
@@ -80,14 +81,29 @@ def excluded_by(path: str, patterns: Iterable[str], dockerfile: str = "Dockerfil
     """
     from docker.utils.build import Pattern, split_path
 
-    rel = "/".join(split_path(path))
-    decided: str | None = None
-    parent_dirs = split_path(os.path.dirname(rel))
-    pats = [*_matcher_patterns(patterns, dockerfile), "!.dockerignore"]
-    for raw in pats:
-        pat = Pattern(raw)
-        if not pat.dirs:
+    pats = [p for p in (Pattern(raw) for raw in _matcher_patterns(patterns, dockerfile)) if p.dirs]
+    raws = [raw for raw in _matcher_patterns(patterns, dockerfile) if Pattern(raw).dirs]
+    parts = split_path(path)
+    for depth in range(1, len(parts) + 1):
+        rel = "/".join(parts[:depth])
+        decided = _last_match(rel, pats, raws)
+        if decided is None:
             continue
+        if depth == len(parts):
+            return decided
+        # an excluded folder: the walk skips it unless a `!` line reaches inside
+        if not any(p.exclusion and p.cleaned_pattern.startswith(rel) for p in pats):
+            return decided
+    return None
+
+
+def _last_match(rel: str, pats: list[Any], raws: list[str]) -> str | None:
+    """docker-py's ``PatternMatcher.matches`` for one path, naming the deciding pattern."""
+    from docker.utils.build import split_path
+
+    parent_dirs = split_path(os.path.dirname(rel))
+    decided: str | None = None
+    for pat, raw in zip(pats, raws, strict=True):
         hit = pat.match(rel)
         if not hit and parent_dirs and len(pat.dirs) <= len(parent_dirs):
             hit = pat.match("/".join(parent_dirs[: len(pat.dirs)]))

@@ -208,12 +208,16 @@ def _runs_item(st: dict[str, Any]) -> CheckResult:
         for rel in missing[:4]:
             pat = context.excluded_by(rel, pats)
             why.append(f"{rel} (excluded by `{pat}`)" if pat else rel)
-        hint = (
-            "The app needs files your .dockerignore keeps out: "
-            + "; ".join(why)
-            + ". Narrow that pattern (e.g. `data/` instead of every CSV), or put the file "
-            "back with a `!path` line after it: the last matching line wins."
+        pats_hit = {context.excluded_by(rel, pats) for rel in missing}
+        fix = (
+            f"An allow-list that starts with `*` must let the app back in: add `!{APP_DIR}` "
+            "after it."
+            if "*" in pats_hit
+            else "Narrow that pattern to what you mean to drop (`data/` rather than every "
+            "CSV), or put the file back with a `!path` line after it: the last matching "
+            "line wins."
         )
+        hint = "The app needs files your .dockerignore keeps out: " + "; ".join(why) + ". " + fix
     elif "run_error" in st:
         hint = "The container did not finish within 60 s: the app should print one line and exit."
     elif not ok:

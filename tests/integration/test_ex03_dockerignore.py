@@ -1,0 +1,102 @@
+"""Exercise 03 proven both ways: starter fails with hints, solution passes, and realistic
+wrong .dockerignore files each fail exactly the items they should."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from helpers import check, engine
+from helpers.checks import ex03_dockerignore as ex03
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SIZE, RUNS, SECRET, CLUTTER = ex03.ITEM_SIZE, ex03.ITEM_RUNS, ex03.ITEM_SECRET, ex03.ITEM_CLUTTER
+
+
+def _scratch_dirs() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("shipshape-ex03-*")}
+
+
+def _mine_left() -> dict[str, list[str]]:
+    return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}
+
+
+def _variant(tmp_path: Path, ignore: str) -> Path:
+    dest = tmp_path / "ex03"
+    shutil.copytree(ROOT / "exercises" / "03_dockerignore", dest)
+    (dest / ".dockerignore").write_text(ignore)
+    return dest
+
+
+def test_starter_fails_with_hints(base_images):
+    scratch = _scratch_dirs()
+    rep = check("03")
+    assert rep.error is None, rep.error
+    by = {r.name: r for r in rep.results}
+    assert {r.name for r in rep.failed()} == {SIZE, SECRET, CLUTTER}, str(rep)
+    assert by[RUNS].passed  # the starter app works; only the ignore file is missing
+    assert "no patterns yet" in by[SIZE].hint and "data" in by[SIZE].hint
+    assert by[SIZE].evidence["context_bytes_with"] > 30e6  # the clutter was really sent
+    assert "/app/.env" in by[SECRET].hint and "`.env`" in by[SECRET].hint
+    assert "`.git`" in by[CLUTTER].hint and "`data/`" in by[CLUTTER].hint
+    assert rep.score == 3
+    assert not _mine_left() and _scratch_dirs() == scratch
+
+
+def test_solution_passes(base_images):
+    rep = check("03", path=ROOT / "solutions" / "03_dockerignore")
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 11
+    ev = {r.name: r for r in rep.results}[SIZE].evidence
+    assert ev["context_bytes_with"] <= ev["limit_bytes"]
+    assert ev["ratio"] > 100  # 37 MB of clutter left behind
+    assert ev["build_seconds_with"] is not None and ev["build_seconds_without"] is not None
+    assert not _mine_left()
+
+
+@pytest.mark.parametrize(
+    ("ignore", "failing", "hint_has"),
+    [
+        # forgets the secret: small context, clean image, but the password ships
+        (".git\ndata/\n**/__pycache__\n.pytest_cache\n", {SECRET}, "`.env`"),
+        # an allow-list that forgot to let the code back in: excludes the app itself
+        ("*\n!Dockerfile\n", {RUNS}, "etl/pipeline.py"),
+        # "ignore every CSV" also drops the app's reference table
+        (
+            ".git\n.env\n**/__pycache__\n.pytest_cache\n**/*.csv\ndata/\n",
+            {RUNS},
+            "excluded by `**/*.csv`",
+        ),
+        # a bare __pycache__ only matches at the top: etl/__pycache__ ships
+        (".git\n.env\ndata/\n__pycache__\n.pytest_cache\n", {CLUTTER}, "`**/__pycache__`"),
+        # forgets .git: megabytes of history in the context and the image
+        (".env\ndata/\n**/__pycache__\n.pytest_cache\n", {SIZE, CLUTTER}, ".git"),
+    ],
+    ids=["misses-env", "excludes-app", "all-csv", "bare-pycache", "misses-git"],
+)
+def test_wrong_answers_fail_exactly_their_items(tmp_path, base_images, ignore, failing, hint_has):
+    rep = check("03", path=_variant(tmp_path, ignore))
+    assert rep.error is None, rep.error
+    assert {r.name for r in rep.failed()} == failing, str(rep)
+    for r in rep.failed():
+        assert r.hint, f"{r.name} failed without a hint"
+    assert any(hint_has in r.hint for r in rep.failed()), str(rep)
+    assert not _mine_left()
+
+
+def test_partial_credit_for_halving_the_context(tmp_path, base_images):
+    rep = check("03", path=_variant(tmp_path, ".env\ndata/\n**/__pycache__\n.pytest_cache\n"))
+    size = {r.name: r for r in rep.results}[SIZE]
+    assert not size.passed and size.points_earned == 1  # halved, not lean
+    clutter = {r.name: r for r in rep.results}[CLUTTER]
+    assert clutter.points_earned == pytest.approx(2 * 2 / 3)  # one kind of three left
+
+
+def test_an_allow_list_is_a_correct_answer_too(tmp_path, base_images):
+    rep = check("03", path=_variant(tmp_path, "*\n!etl\n**/__pycache__\n"))
+    assert rep.passed, str(rep)
