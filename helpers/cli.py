@@ -69,6 +69,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if rep.passed else 1
 
 
+def cmd_gate(args: argparse.Namespace) -> int:
+    from . import gate
+
+    return gate.run_cli(args)
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
     from . import engine
 
@@ -115,6 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--path", help="the folder to check (default exercises/NN_*)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(fn=cmd_check)
+    g = sub.add_parser("gate", help="release gate for an image: size, scans, checklist")
+    from .gate import add_arguments as gate_arguments
+
+    gate_arguments(g)
+    g.set_defaults(fn=cmd_gate)
     cl = sub.add_parser("clean", help="remove what the course created (by label only)")
     cl.add_argument("--all", action="store_true", help="base-image replicas too")
     cl.set_defaults(fn=cmd_clean)
