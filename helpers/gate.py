@@ -14,6 +14,8 @@ Gates (one row each in the table of reasons):
 - **checklist**: items of the production checklist readable from the image itself:
   runs as a non-root user, declares a HEALTHCHECK.
 - **hadolint** (with ``--dockerfile``): lint errors fail, warnings are shown.
+- **checklist audit** (with ``--project DIR``): the course's full checklist audit
+  (:mod:`helpers.audit`) of the folder and the image.
 
 Exit codes: 0 every gate passed; 1 a gate failed; 2 the gate could not run (no engine, no such
 image, a scanner missing); 3 nothing failed but the vulnerability scan could not run
@@ -332,12 +334,29 @@ def hadolint_gate(dockerfile: str) -> GateRow:
     )
 
 
+def audit_gate(project: str, image: str) -> GateRow:
+    """The course's checklist audit (:mod:`helpers.audit`) of a project folder and its image."""
+    from . import audit
+
+    rep = audit.audit(project, image)
+    failed = [i for i in rep.items if i.status == audit.FAIL]
+    return GateRow(
+        "checklist audit",
+        FAIL if failed else PASS,
+        f"{len(rep.items) - len(failed)}/{len(rep.items)} items pass",
+        "every item",
+        "; ".join(f"{i.title}: {i.detail}" for i in failed[:3]) or "every checklist item passes",
+        {"failed": [i.key for i in failed]},
+    )
+
+
 def evaluate(
     image: str,
     max_size: int | str = DEFAULT_MAX_SIZE,
     fail_on: str | tuple[str, ...] = DEFAULT_FAIL_ON,
     *,
     dockerfile: str | None = None,
+    project: str | None = None,
     only: tuple[str, ...] | None = None,
     allow_incomplete: bool = False,
 ) -> GateResult:
@@ -348,6 +367,7 @@ def evaluate(
         max_size: the size limit, e.g. ``"500MB"``.
         fail_on: severities that fail the vulnerability and misconfiguration gates.
         dockerfile: also lint this Dockerfile with hadolint.
+        project: also run the course's checklist audit on this folder (Dockerfile, compose).
         only: run just these gates (names from :data:`ALL_GATES`).
         allow_incomplete: a vulnerability scan that could not run does not change the exit code.
 
@@ -381,6 +401,8 @@ def evaluate(
         rows.append(checklist_gate(image))
     if dockerfile:
         rows.append(hadolint_gate(dockerfile))
+    if project:
+        rows.append(audit_gate(project, image))
     return GateResult(image, rows, time.monotonic() - t0, allow_incomplete)
 
 
@@ -392,6 +414,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fail-on", default=",".join(DEFAULT_FAIL_ON), help="severities that fail the gate"
     )
     p.add_argument("--dockerfile", help="also lint this Dockerfile with hadolint")
+    p.add_argument("--project", help="also audit this folder against the production checklist")
     p.add_argument(
         "--only", help=f"comma-separated subset of gates: {','.join(ALL_GATES)}", default=None
     )
@@ -415,6 +438,7 @@ def run_cli(args: argparse.Namespace) -> int:
             args.max_size,
             args.fail_on,
             dockerfile=args.dockerfile,
+            project=args.project,
             only=tuple(g.strip() for g in args.only.split(",")) if args.only else None,
             allow_incomplete=args.allow_incomplete,
         )

@@ -28,6 +28,11 @@ def test_environment_yml_matches_pyproject():
             if name in ("python", "pip"):
                 continue
             conda[CONDA_TO_PYPI.get(name, name)] = spec
+        elif isinstance(dep, dict):  # the pip: section, for wheels not on conda-forge
+            for req in dep.get("pip", []):
+                if not req.startswith("-"):  # skip "-e ." and other pip options
+                    name, spec = _split(req)
+                    conda[name] = spec
     assert conda == pypi, (
         f"only in pyproject: {sorted(set(pypi) - set(conda))}, "
         f"only in environment.yml: {sorted(set(conda) - set(pypi))}, "
