@@ -1,0 +1,245 @@
+"""Exercise 05: resource limits that keep an ETL's bad day away from the database.
+
+Rubric (10 points), judged on the real stack brought up with the real Compose CLI:
+
+- limits are applied on the containers (4, one per value): ``docker inspect`` shows the
+  database at 1 GB / 1 CPU and the ETL at 2 GB / 2 CPUs;
+- the memory hog is OOM-killed under the ETL's limit (3): ``hog.py`` runs as a one-off
+  container of the ETL service (the learner's own service config, ``compose run``) and must
+  end with all three signals: ``OOMKilled``, exit code 137 and a memory limit;
+- the database keeps running and healthy afterwards (3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import behaviour, compose, containers
+from .base import CheckCannotRun, CheckResult, Report
+
+EXERCISE = "05"
+SLUG = "05_resource_limits"
+TITLE = "Resource limits: the ETL is OOM-killed, the database lives"
+
+LIMITS = "limits are applied on the containers"
+OOM = "the memory hog is OOM-killed under the ETL's limit"
+DB_ALIVE = "the database keeps running and healthy"
+
+GIB = 1024**3
+#: What the exercise asks: service -> (memory bytes, CPUs).
+WANTED = {"db": (1 * GIB, 1.0), "etl": (2 * GIB, 2.0)}
+#: The hog stops by itself at this size, so a too-generous limit shows up as "survived".
+HOG_MAX_MB = 3072
+
+
+def gib(n: int) -> str:
+    """Bytes as GiB, the unit Compose's ``1G`` means.
+
+    >>> gib(2 * GIB), gib(0)
+    ('2.00 GiB', 'unlimited')
+    """
+    return f"{n / GIB:.2f} GiB" if n else "unlimited"
+
+
+def memory_ok(measured: int, wanted: int) -> bool:
+    """``1G`` (GiB) and ``1000M``-ish (decimal GB) both count as "1 GB".
+
+    >>> memory_ok(1073741824, GIB), memory_ok(1_000_000_000, GIB), memory_ok(0, GIB)
+    (True, True, False)
+    """
+    return 0.93 * wanted <= measured <= wanted
+
+
+def cpus_of(host_config: dict[str, Any]) -> float:
+    """CPUs a container may use: ``NanoCpus`` (``cpus:``) or quota/period; 0 = unlimited."""
+    if host_config.get("NanoCpus"):
+        return host_config["NanoCpus"] / 1e9
+    quota, period = host_config.get("CpuQuota") or 0, host_config.get("CpuPeriod") or 100_000
+    return quota / period if quota > 0 else 0.0
+
+
+def run(path: Path) -> Report:
+    rep = Report(EXERCISE, TITLE, str(path))
+    try:
+        stack = behaviour.Stack(path)
+    except (compose.ComposeError, FileNotFoundError) as exc:
+        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
+    state: dict[str, Any] = {}
+    with stack:
+        try:
+            stack.run("build", timeout_s=900)
+            up = stack.run("up", "-d", timeout_s=180, check=False)
+            state["up_output"] = (up.stdout + up.stderr)[-1500:]
+        except compose.ComposeError as exc:
+            state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
+        state["db"], state["etl"] = stack.service("db"), stack.service("etl")
+        rep.item(LIMITS, 4, lambda: _limits(state))
+        rep.item(OOM, 3, lambda: _hog(stack, state))
+        rep.item(DB_ALIVE, 3, lambda: _db_alive(state))
+    return rep
+
+
+def _limits(state: dict[str, Any]) -> CheckResult:
+    earned = 0
+    rows: dict[str, Any] = {}
+    problems = []
+    for svc, (mem_want, cpu_want) in WANTED.items():
+        ctr = state[svc]
+        if ctr is None:
+            problems.append(f"{svc}: the container was never created")
+            continue
+        ctr.reload()
+        hc = ctr.attrs["HostConfig"]
+        mem, cpus = int(hc.get("Memory") or 0), cpus_of(hc)
+        rows[svc] = {
+            "memory_bytes": mem,
+            "memory": gib(mem),
+            "memory_reservation_bytes": int(hc.get("MemoryReservation") or 0),
+            "cpus": cpus or "unlimited",
+        }
+        if memory_ok(mem, mem_want):
+            earned += 1
+        else:
+            got = gib(mem) if mem else "no limit"
+            extra = ""
+            if not mem and hc.get("MemoryReservation"):
+                extra = " (a reservation is set: it is a soft floor, not a ceiling)"
+            problems.append(f"{svc} memory: {got}{extra}, asked {mem_want // GIB} GB")
+        if abs(cpus - cpu_want) < 0.01:
+            earned += 1
+        else:
+            problems.append(f"{svc} CPUs: {cpus or 'no limit'}, asked {cpu_want:g}")
+    ok = earned == 4
+    msg = "; ".join(
+        f"{s}: {r['memory']}, {r['cpus']} CPUs" for s, r in rows.items()
+    ) or "no containers"
+    return CheckResult(
+        LIMITS,
+        4,
+        ok,
+        msg if ok else f"{msg}. Not as asked: {'; '.join(problems)}",
+        hint="Under each service put `deploy: resources: limits:` with `memory:` and `cpus:` "
+        "(db: 1G and \"1\"; etl: 2G and \"2\"). `reservations:` only promise a minimum: "
+        "they never stop a service from taking more.",
+        evidence={"inspect": rows, "compose_output": state.get("up_output", "")[-600:]},
+        points_earned=earned,
+    )
+
+
+def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+    etl = state["etl"]
+    if etl is None:
+        raise CheckCannotRun("the etl service's container was never created")
+    etl.reload()
+    limit = int(etl.attrs["HostConfig"].get("Memory") or 0)
+    if not limit:
+        return CheckResult(
+            OOM,
+            3,
+            False,
+            "not run: the ETL service has no memory limit, and the course never runs a "
+            "memory hog without one",
+            hint="Give the etl service `deploy: resources: limits: memory: 2G`; then the "
+            "kernel stops the hog at 2 GB instead of letting it eat the machine.",
+            evidence={"memory_limit": 0},
+        )
+    out = stack.run(
+        "run", "-d", "--no-deps", "-e", f"HOG_MAX_MB={HOG_MAX_MB}", "etl", "python", "hog.py",
+        timeout_s=120,
+    )
+    cid = out.stdout.strip().splitlines()[-1].strip()
+    from .. import engine
+
+    hog = engine.client().containers.get(cid)
+    try:
+        info = containers.wait_for_exit(hog, timeout_s=120)
+        held = [ln for ln in info.logs.splitlines() if ln.startswith("hog: holding")]
+    finally:
+        containers.remove_quietly(hog)
+    ev = {
+        "exit_code": info.exit_code,
+        "oom_killed": info.oom_killed,
+        "memory_limit_bytes": info.memory_limit,
+        "memory_limit": gib(info.memory_limit),
+        "last_reported": held[-1] if held else None,
+        "seconds": round(info.seconds, 1),
+    }
+    state["hog"] = ev
+    if info.oom_confirmed:
+        return CheckResult(
+            OOM,
+            3,
+            True,
+            f"OOMKilled, exit 137, limit {gib(info.memory_limit)}: killed after "
+            f"{info.seconds:.1f} s ({held[-1][5:] if held else 'no progress printed'})",
+            evidence=ev,
+        )
+    survived = "survived" in info.logs
+    hint = (
+        f"The hog held {HOG_MAX_MB} MB and finished: a {gib(limit)} limit is more than "
+        "the ETL was asked to get. Set the etl service's memory limit to 2G."
+        if survived
+        else "Exit 137 without OOMKilled is a plain SIGKILL, not the memory limit. Read the "
+        "logs in the evidence."
+    )
+    return CheckResult(
+        OOM,
+        3,
+        False,
+        f"exit {info.exit_code}, OOMKilled {info.oom_killed}, limit {gib(limit)}",
+        hint=hint,
+        evidence={**ev, "logs": info.logs[-400:]},
+    )
+
+
+def _db_alive(state: dict[str, Any]) -> CheckResult:
+    db = state["db"]
+    if db is None:
+        return CheckResult(
+            DB_ALIVE,
+            3,
+            False,
+            "the database container was never created",
+            hint="Fix the error Compose printed (in the evidence).",
+            evidence={"compose_output": state.get("up_output", "")},
+        )
+    if "hog" not in state:
+        return CheckResult(
+            DB_ALIVE,
+            3,
+            False,
+            "not judged: the hog did not run, so nothing tested whether the database survives it",
+            hint="Give the ETL its memory limit (item above) so the hog can run beside the database.",
+        )
+    tl = behaviour.wait_for_status(db, {"healthy"}, timeout_s=60)
+    db.reload()
+    st = db.attrs["State"]
+    ev = {
+        "status": st.get("Status"),
+        "health": tl.final,
+        "oom_killed": st.get("OOMKilled"),
+        "restart_count": db.attrs.get("RestartCount", 0),
+    }
+    ok = st.get("Status") == "running" and tl.final == "healthy" and not st.get("OOMKilled")
+    after = f"after the hog ended with exit {state['hog']['exit_code']}"
+    if ok:
+        return CheckResult(
+            DB_ALIVE, 3, True, f"running and healthy {after}", evidence=ev
+        )
+    if tl.final == "none":
+        hint = "The database has no health check: keep the starter's pg_isready healthcheck."
+    else:
+        hint = (
+            "The database did not stay up: if its own memory limit is far below 1 GB "
+            "Postgres cannot start. Read its logs in the evidence."
+        )
+    ev["logs"] = containers.logs_tail(db, 15)
+    return CheckResult(
+        DB_ALIVE,
+        3,
+        False,
+        f"database {st.get('Status')}, health {tl.final} {after}",
+        hint=hint,
+        evidence=ev,
+    )
