@@ -3,15 +3,17 @@ docker-py would send, and the generated clutter."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
+import io
 import tarfile
 from pathlib import Path
 
 import pytest
 from docker.utils.build import tar
 
-from helpers import context
+from helpers import context, logs
 from helpers.checks import ex03_dockerignore as ex03
 from tests.conftest import ROOT
 
@@ -200,3 +202,61 @@ def test_fmt_bytes():
     assert context.fmt_bytes(0) == "0 B"
     assert context.fmt_bytes(1500) == "1.5 kB"
     assert context.fmt_bytes(2_500_000_000) == "2.5 GB"
+
+
+# --- log records (helpers/logs.py): the pure logic behind notebook 04 and exercise 06 --------
+
+
+def test_parse_json_lines_splits_records_from_text():
+    text = (
+        '{"level": "INFO", "message": "a"}\n'
+        "\n"
+        "Traceback (most recent call last):\n"
+        '"just a string"\n'
+        '{"level": "ERROR", "message": "b", "exception": "Traceback ..."}\n'
+    )
+    p = logs.parse_json_lines(text)
+    assert [r["message"] for r in p.records] == ["a", "b"]
+    assert [n for n, _ in p.bad] == [3, 4]
+    assert p.lines == 4
+
+
+def test_missing_keys_and_levels():
+    full = dict(timestamp="t", level="INFO", message="m", module="pipeline", function="main")
+    assert logs.missing_keys([full, full]) == {}
+    partial = {**full, "module": "", "function": None}
+    assert logs.missing_keys([full, partial]) == {"module": 1, "function": 1}
+    assert logs.level_counts([full, {**full, "level": "error"}, full]) == {"INFO": 2, "ERROR": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "is_log"),
+    [
+        ("/app/pipeline.log", True),
+        ("/app/pipeline.log.1", True),
+        ("/app/events.log.jsonl", True),
+        ("/app/logs", True),
+        ("/app/logs/today.txt", True),
+        ("/var/log/etl/run.txt", True),
+        ("/app/__pycache__/jsonlog.cpython-311.pyc", False),
+        ("/app/catalog.json", False),
+        ("/app/blog.md", False),
+        ("/tmp/scratch.log", False),
+        ("/var/log", False),
+    ],
+)
+def test_log_file_changes(path, is_log):
+    assert logs.log_file_changes([{"Path": path, "Kind": 1}]) == ([path] if is_log else [])
+    assert logs.log_file_changes([{"Path": path, "Kind": 2}]) == []  # deleted: not written
+
+
+def test_rotating_log_config_and_flood_command():
+    cfg = logs.rotating_log_config("1m", 3)
+    assert cfg.type == "json-file" and cfg.config == {"max-size": "1m", "max-file": "3"}
+    cmd = logs.flood_command(5, width=40)
+    ns: dict = {}
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(cmd[2], ns)
+    out = buf.getvalue().splitlines(keepends=True)
+    assert len(out) == 5 and {len(line) for line in out} == {40}
