@@ -1,0 +1,284 @@
+"""Measurements shared by the image-size checks (exercises 01 and 04).
+
+- :func:`baseline_size`: the size of a *pristine* starter image (kept in ``checks/data/``),
+  built by the check itself, so a learner editing ``exercises/`` cannot move the baseline.
+  The measurement is cached on disk, keyed by the pristine files and the base images' ids.
+- :func:`step_cache`: which build steps the classic builder took from its layer cache.
+- :func:`final_files` / :func:`junk`: the image's final filesystem, read from its layers,
+  and the apt package lists / pip cache files left in it.
+- :func:`own_waste`: dive-style wasted bytes in the layers the Dockerfile added (the base
+  image's own waste is not the learner's doing).
+
+Example:
+    >>> step_cache("Step 1/2 : FROM x\\n ---> abc\\nStep 2/2 : RUN pip install a\\n ---> Using cache\\n")
+    [('FROM x', False), ('RUN pip install a', True)]
+    >>> sorted(final_files([{"a": 5, "b/c": 3}, {"b": -1}]))
+    ['a']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import engine, images, settings
+from ..dockerfile import Dockerfile
+from .base import CheckResult
+
+DATA = Path(__file__).resolve().parent / "data"
+MB = 1000 * 1000
+
+STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
+
+
+def pristine(slug: str) -> Path:
+    """The check's own untouched copy of an exercise's starter files."""
+    return DATA / slug
+
+
+def _digest_files(folder: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            h.update(str(p.relative_to(folder)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def external_bases(folder: Path) -> list[str]:
+    """The images the Dockerfile in ``folder`` starts ``FROM`` (stage names resolved away)."""
+    df = Dockerfile.from_path(folder)
+    aliases = {s.alias for s in df.stages if s.alias}
+    return sorted({s.base for s in df.stages if s.base not in aliases})
+
+
+@dataclass
+class Baseline:
+    """The measured starter image."""
+
+    size_bytes: int
+    key: str
+    measured_now: bool
+    build_seconds: float
+
+
+def baseline_size(slug: str, exercise: str) -> Baseline:
+    """Size of the pristine starter of ``slug``, built here once and remembered.
+
+    The cache key is the pristine files plus the ids of their base images: rebuild a base
+    image (or change the starter) and the baseline is measured again.
+    """
+    src = pristine(slug)
+    c = engine.client()
+    ids = [c.images.get(b).id for b in external_bases(src)]
+    key = hashlib.sha256((_digest_files(src) + "".join(ids)).encode()).hexdigest()[:16]
+    store = settings.cache_dir() / "baselines" / f"{slug}-{key}.json"
+    if store.is_file():
+        data = json.loads(store.read_text())
+        return Baseline(int(data["size_bytes"]), key, False, float(data["build_seconds"]))
+    tag = f"shipshape-check/ex{exercise}-baseline:{key[:10]}"
+    try:
+        r = images.build(src, tag, on_event=None, timeout_s=900, exercise=exercise)
+        size = images.image_size_bytes(tag)
+    finally:
+        remove_tag(tag)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = store.with_suffix(".part")
+    tmp.write_text(json.dumps({"size_bytes": size, "build_seconds": round(r.seconds, 1)}))
+    tmp.replace(store)
+    return Baseline(size, key, True, r.seconds)
+
+
+def remove_tag(tag: str) -> bool:
+    """Remove one helper-made tag, and the image only if no other tag still names it.
+
+    :func:`helpers.images.remove` deletes by image id, which also drops every other tag of
+    the same image; a check that builds the same content twice (the learner's folder and its
+    own copy, or an untouched starter and the pristine baseline) gets identical image ids,
+    so each tag must go on its own.
+    """
+    import docker
+
+    c = engine.client()
+    try:
+        im = c.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    if (
+        im.labels.get(engine.MANAGED_LABEL) != "true"
+        or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP
+    ):
+        raise PermissionError(f"{tag} was not built by the course helpers; not removing it.")
+    try:
+        c.images.remove(tag)
+    except docker.errors.APIError:  # a stopped container still uses it: force this tag away
+        c.images.remove(tag, force=True)
+    return True
+
+
+def step_cache(log: str) -> list[tuple[str, bool]]:
+    """(instruction, taken from cache) for each step of a classic-builder log, in order."""
+    out: list[tuple[str, bool]] = []
+    for line in log.splitlines():
+        m = STEP_LINE.match(line.strip())
+        if m:
+            out.append((m.group(1).strip(), False))
+        elif out and "Using cache" in line:
+            out[-1] = (out[-1][0], True)
+    return out
+
+
+def build_item(
+    name: str,
+    points: float,
+    path: Path,
+    tag: str,
+    exercise: str,
+    built: dict[str, Any],
+    target: str | None = None,
+) -> CheckResult:
+    """Rubric item: the image builds. Stores the BuildResult in ``built["r"]``."""
+    try:
+        built["r"] = images.build(
+            path, tag, target=target, on_event=None, timeout_s=900, exercise=exercise
+        )
+    except (images.BuildError, FileNotFoundError) as exc:
+        text = str(exc)
+        return CheckResult(
+            name,
+            points,
+            False,
+            text.splitlines()[0][:300],
+            hint=text.split("Hint: ")[-1] if "Hint: " in text else text,
+            evidence={"log_tail": getattr(exc, "log", "")[-2000:]},
+        )
+    r = built["r"]
+    return CheckResult(
+        name,
+        points,
+        True,
+        f"built in {r.seconds:.1f} s ({r.cached_steps} of {r.steps} steps from cache)",
+        evidence={"seconds": round(r.seconds, 2), "image": r.image_id[:19], "steps": r.steps},
+    )
+
+
+def not_built(name: str, points: float) -> CheckResult:
+    """The item that cannot be judged because the image did not build."""
+    return CheckResult(
+        name, points, False, "not judged: the image did not build", hint="Make it build first."
+    )
+
+
+def final_files(per_layer: list[dict[str, int]]) -> dict[str, int]:
+    """Merge layers (oldest first) into the final filesystem: path -> bytes."""
+    final: dict[str, int] = {}
+    for layer in per_layer:
+        for path, size in layer.items():
+            if size in (-1, -2):
+                prefix = path if size == -2 else path + "/"
+                for p in [p for p in final if p == path or p.startswith(prefix)]:
+                    del final[p]
+                continue
+            final[path] = size
+    return final
+
+
+APT_LISTS = "var/lib/apt/lists/"
+APT_ARCHIVES = "var/cache/apt/archives/"
+PIP_CACHE = re.compile(r"(^|/)\.cache/pip/(?!selfcheck/)")
+
+
+def junk(final: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """apt package lists, downloaded .debs and pip cache files present in ``final``."""
+    groups: dict[str, dict[str, Any]] = {}
+
+    def add(kind: str, path: str, size: int) -> None:
+        g = groups.setdefault(kind, {"files": 0, "bytes": 0, "examples": []})
+        g["files"] += 1
+        g["bytes"] += size
+        if len(g["examples"]) < 3:
+            g["examples"].append("/" + path)
+
+    for path, size in final.items():
+        name = path.rsplit("/", 1)[-1]
+        if path.startswith(APT_LISTS) and name != "lock" and "/partial/" not in "/" + path:
+            add("apt lists", path, size)
+        elif path.startswith(APT_ARCHIVES) and name.endswith(".deb"):
+            add("apt .deb files", path, size)
+        elif PIP_CACHE.search(path):
+            add("pip cache", path, size)
+    return groups
+
+
+def common_prefix(a: list[str], b: list[str]) -> int:
+    """How many leading items two lists share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+@dataclass
+class LayerFacts:
+    """What reading an image's layers tells: final files, own waste, base layer count."""
+
+    final: dict[str, int]
+    wasted_bytes: int
+    base_wasted_bytes: int
+    own_wasted_bytes: int
+    base_layers: int
+    layers: int
+    top_waste: list[tuple[str, int, int, bool]]
+
+
+def layer_facts(image: str, base: str | None) -> LayerFacts:
+    """Read ``image``'s layers once (streams ``docker save``) and derive what the checks need.
+
+    Waste counted against the learner is the waste of the whole image minus the waste the
+    base image (``base``) already had: deleting or overwriting a file in a later layer
+    leaves the bytes in the earlier one.
+    """
+    c = engine.client()
+    per_layer = images.layer_files(image)
+    n_base = 0
+    if base:
+        try:
+            mine = c.images.get(image).attrs["RootFS"]["Layers"]
+            theirs = c.images.get(base).attrs["RootFS"]["Layers"]
+            n_base = common_prefix(mine, theirs)
+        except Exception:
+            n_base = 0
+    whole = images.efficiency_from_layers(per_layer, top=200)
+    base_eff = images.efficiency_from_layers(per_layer[:n_base], top=1)
+    own_paths = {p for layer in per_layer[n_base:] for p in layer}
+    own_top = [t for t in whole.top_waste if t[0] in own_paths][:8]
+    return LayerFacts(
+        final=final_files(per_layer),
+        wasted_bytes=whole.wasted_bytes,
+        base_wasted_bytes=base_eff.wasted_bytes,
+        own_wasted_bytes=max(0, whole.wasted_bytes - base_eff.wasted_bytes),
+        base_layers=n_base,
+        layers=len(per_layer),
+        top_waste=own_top,
+    )
+
+
+def copy_context(src: Path) -> Path:
+    """A private copy of a build context in a temp folder (the caller removes it)."""
+    tmp = Path(tempfile.mkdtemp(prefix="shipshape-ctx-"))
+    dst = tmp / "ctx"
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    return dst
+
+
+def mb(n: float | None) -> float | None:
+    """Bytes to decimal MB, one decimal (as ``docker images`` shows)."""
+    return None if n is None else round(n / MB, 1)
