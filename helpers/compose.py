@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -24,6 +25,11 @@ import yaml
 from . import engine
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 class ComposeError(RuntimeError):
@@ -52,8 +58,13 @@ def project_name(folder: str | Path, suffix: str = "") -> str:
 class Project:
     """One Compose project over a folder, always torn down with its volumes on exit."""
 
-    def __init__(self, folder: str | Path, file: str | Path | None = None,
-                 name: str | None = None, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        folder: str | Path,
+        file: str | Path | None = None,
+        name: str | None = None,
+        env: dict[str, str] | None = None,
+    ):
         cmd = engine.compose_command()
         if cmd is None:
             raise ComposeError("No Compose CLI found: install Compose v2 (`docker compose`).")
@@ -73,18 +84,26 @@ class Project:
             files += ["-f", str(self.override)]
         return [*self.cmd, "--project-directory", str(self.folder), "-p", self.name, *files]
 
-    def run(self, *args: str, timeout_s: float = 300, check: bool = True,
-            with_override: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout_s: float = 300, check: bool = True, with_override: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run ``docker compose <args>`` for this project; raise ComposeError on failure."""
         import os
 
         env = {**os.environ, **(self.env or {})}
         try:
-            r = subprocess.run([*self._base(with_override), *args], capture_output=True,
-                               text=True, timeout=timeout_s, env=env)
+            r = subprocess.run(
+                [*self._base(with_override), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                env=env,
+            )
         except subprocess.TimeoutExpired as exc:
-            raise ComposeError(f"`compose {' '.join(args)}` did not finish within {timeout_s:.0f}s.",
-                               (exc.stdout or "") if isinstance(exc.stdout, str) else "") from None
+            raise ComposeError(
+                f"`compose {' '.join(args)}` did not finish within {timeout_s:.0f}s.",
+                (exc.stdout or "") if isinstance(exc.stdout, str) else "",
+            ) from None
         if check and r.returncode != 0:
             raise ComposeError(
                 f"`compose {' '.join(args)}` failed (exit {r.returncode}): "
@@ -101,20 +120,37 @@ class Project:
     def _write_override(self) -> None:
         cfg = self.config()
         lab = engine.labels()
-        doc: dict[str, Any] = {"services": {s: {"labels": lab} for s in cfg.get("services", {})}}
-        nets = {n: {"labels": lab} for n, v in (cfg.get("networks") or {}).items()
-                if not (v or {}).get("external")}
+        services: dict[str, Any] = {}
+        self.built_images: list[str] = []
+        for svc, spec in (cfg.get("services") or {}).items():
+            services[svc] = {"labels": lab}
+            if (spec or {}).get("build"):
+                # images Compose builds get our labels and a shipshape- tag, so they are ours
+                tag = f"{engine.TAG_PREFIX}compose/{self.name}-{svc}:{engine.RUN_ID[:8]}"
+                services[svc]["image"] = tag
+                services[svc]["build"] = {"labels": lab}
+                self.built_images.append(tag)
+        doc: dict[str, Any] = {"services": services}
+        nets = {
+            n: {"labels": lab}
+            for n, v in (cfg.get("networks") or {}).items()
+            if not (v or {}).get("external")
+        }
         nets.setdefault("default", {"labels": lab})
         doc["networks"] = nets
-        vols = {v: {"labels": lab} for v, spec in (cfg.get("volumes") or {}).items()
-                if not (spec or {}).get("external")}
+        vols = {
+            v: {"labels": lab}
+            for v, spec in (cfg.get("volumes") or {}).items()
+            if not (spec or {}).get("external")
+        }
         if vols:
             doc["volumes"] = vols
-        self.override.write_text(yaml.safe_dump(doc, sort_keys=False))
+        self.override.write_text(yaml.dump(doc, Dumper=_NoAliases, sort_keys=False))
 
     # -- lifecycle ----------------------------------------------------------------
-    def up(self, *services: str, wait: bool = False, timeout_s: float = 300,
-           build: bool = False) -> subprocess.CompletedProcess[str]:
+    def up(
+        self, *services: str, wait: bool = False, timeout_s: float = 300, build: bool = False
+    ) -> subprocess.CompletedProcess[str]:
         """``up -d`` (``--wait`` waits for running/healthy, bounded by ``timeout_s``)."""
         args = ["up", "-d"]
         if build:
@@ -152,8 +188,17 @@ class Project:
     def __enter__(self) -> Project:
         return self
 
+    def remove_built_images(self) -> None:
+        """Remove the images this project's ``build:`` sections produced."""
+        from . import images
+
+        for tag in self.built_images:
+            with contextlib.suppress(Exception):
+                images.remove(tag)
+
     def __exit__(self, *exc: object) -> None:
         try:
             self.down()
+            self.remove_built_images()
         finally:
             self._tmp.cleanup()
