@@ -101,6 +101,19 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from . import audit
+
+    folder = args.path
+    import pathlib
+
+    if not (pathlib.Path(folder) / "Dockerfile").is_file():
+        raise FileNotFoundError(f"No Dockerfile in {folder}: pass a project folder.")
+    rep = audit.audit(folder, image=args.image)
+    _print_json(rep.to_dict()) if args.json else print(rep)
+    return 0 if rep.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m helpers",
@@ -121,6 +134,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--path", help="the folder to check (default exercises/NN_*)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(fn=cmd_check)
+    a = sub.add_parser("audit", help="the Quick Checklist on a project folder (Dockerfile, compose)")
+    a.add_argument("path", help="project folder with a Dockerfile (and optionally compose.yaml)")
+    a.add_argument("--image", help="also look inside this built image")
+    a.add_argument("--json", action="store_true")
+    a.set_defaults(fn=cmd_audit)
     g = sub.add_parser("gate", help="release gate for an image: size, scans, checklist")
     from .gate import add_arguments as gate_arguments
 

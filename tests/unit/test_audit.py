@@ -70,3 +70,19 @@ def test_production_etl_passes_every_item():
 )
 def test_trivial_probe(probe, trivial):
     assert trivial_probe(probe) is trivial
+
+
+def test_cli_audit_exit_codes():
+    import subprocess
+    import sys
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "helpers", "audit", *args], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+
+    good = run(str(FIX / "prod_etl"))
+    assert good.returncode == 0 and "all items pass" in good.stdout
+    bad = run(str(FIX / "flask_naive"))
+    assert bad.returncode == 1 and "[DL3002]" in bad.stdout and "hint:" in bad.stdout
+    missing = run("no/such/folder")
+    assert missing.returncode == 2 and "No Dockerfile" in missing.stderr
