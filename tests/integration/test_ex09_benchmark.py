@@ -1,0 +1,144 @@
+"""Exercise 09 proven both ways: the harness really measures, and the rubric judges the table."""
+
+import shutil
+
+import pytest
+
+from helpers import benchmark, check
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+STARTER = ROOT / "exercises" / "09_benchmark"
+SOLUTION = ROOT / "solutions" / "09_benchmark"
+
+ALL_ITEMS = {
+    "every row is measured",
+    "slim is smaller than full",
+    "multi-stage is smaller than single-stage",
+    "the .dockerignore shrinks the build context",
+    "cold builds ran without the layer cache",
+    "warm rebuilds are faster than the cold builds",
+}
+
+
+def solved_copy(tmp_path):
+    dest = tmp_path / "ex09"
+    shutil.copytree(STARTER, dest)
+    shutil.copytree(SOLUTION, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("OVERLAY"))
+    return dest
+
+
+def test_starter_fails_with_hints(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("09")
+    assert rep.error is None, rep.error
+    failed = {r.name: r for r in rep.results if not r.passed}
+    assert set(failed) == ALL_ITEMS, str(rep)
+    assert "slim" in failed["every row is measured"].hint
+    assert "'cold'" in failed["cold builds ran without the layer cache"].hint
+    assert 0 < rep.score < 1  # the one row it has is measured: partial credit
+    assert resource_counts() == before
+
+
+def test_solution_passes_and_table_is_measured(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("09", path=SOLUTION)
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 12
+    table = {r["variant"]: r for r in rep.results[0].evidence["summary"]}
+    assert set(table) == set(benchmark.REQUIRED_ROWS)
+    assert all(r["reps"] == 2 for r in table.values())
+    # generous sanity bounds: a full image is ~1 GB, a slim one well under half of that
+    assert table["full"]["size_mb"] > 2 * table["slim"]["size_mb"]
+    assert table["cold"]["cached_steps"] == 0 and table["warm"]["cached_steps"] > 0
+    assert resource_counts() == before
+
+
+WRONG_MULTISTAGE = """FROM python:3.11 AS build
+WORKDIR /app
+COPY requirements.txt .
+RUN pip install --no-cache-dir --prefix=/install -r requirements.txt
+
+FROM build
+COPY app.py .
+CMD ["python", "app.py"]
+"""
+
+
+def _drop_rows(text: str) -> str:
+    return "\n".join(ln for ln in text.splitlines() if "dockerignore=" not in ln) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "failing"),
+    [
+        # the ignore comparison left out: two rows missing, so their relation is unmeasured
+        (
+            lambda d: (d / "variants.py").write_text(_drop_rows((d / "variants.py").read_text())),
+            {"every row is measured", "the .dockerignore shrinks the build context"},
+        ),
+        # "cold" built with the cache: the cached-step count exposes it, and then there is no
+        # genuine cold build to compare the warm one with
+        (
+            lambda d: (d / "variants.py").write_text(
+                (d / "variants.py")
+                .read_text()
+                .replace(
+                    'Variant("cold", "Dockerfile.slim", nocache=True)',
+                    'Variant("cold", "Dockerfile.slim")',
+                )
+            ),
+            {
+                "cold builds ran without the layer cache",
+                "warm rebuilds are faster than the cold builds",
+            },
+        ),
+        # a "multi-stage" build whose final stage is the full build stage
+        (
+            lambda d: (d / "Dockerfile.multistage").write_text(WRONG_MULTISTAGE),
+            {"multi-stage is smaller than single-stage"},
+        ),
+    ],
+    ids=["rows-missing", "cold-with-cache", "final-stage-is-builder"],
+)
+def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing):
+    folder = solved_copy(tmp_path)
+    edit(folder)
+    rep = check("09", path=folder)
+    assert rep.error is None, rep.error
+    assert {r.name for r in rep.results if not r.passed} == failing, str(rep)
+    for r in rep.results:
+        if not r.passed:
+            assert r.hint, f"{r.name} failed without a hint"
+
+
+def test_harness_rejects_bad_config(tmp_path):
+    folder = solved_copy(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"Dockerfile\.nope"):
+        benchmark.run(folder, [benchmark.Variant("x", "Dockerfile.nope")])
+    with pytest.raises(ValueError, match="unique"):
+        benchmark.run(
+            folder,
+            [benchmark.Variant("x", "Dockerfile.slim"), benchmark.Variant("x", "Dockerfile.full")],
+        )
+
+
+def test_harness_saves_csv_and_removes_its_images(tmp_path, base_images, resource_counts):
+    before = resource_counts()
+    folder = solved_copy(tmp_path)
+    df = benchmark.run(
+        folder,
+        [
+            benchmark.Variant("cold", "Dockerfile.slim", nocache=True),
+            benchmark.Variant("warm", "Dockerfile.slim"),
+        ],
+        reps=2,
+    )
+    out = benchmark.save_csv(df, tmp_path / "results" / "bench.csv")
+    import pandas as pd
+
+    back = pd.read_csv(out)
+    assert list(back.columns) == benchmark.COLUMNS and len(back) == 4
+    assert (back[back.variant == "cold"].cached_steps == 0).all()
+    assert resource_counts() == before
