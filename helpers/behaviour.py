@@ -51,6 +51,13 @@ class Stack(compose.Project):
     stays, so the next check of the same files builds in a second.
     """
 
+    def __init__(self, folder: str | Path, **kwargs: Any):
+        import uuid
+
+        # One name per Stack: two checks of same-named folders never share a project.
+        kwargs.setdefault("name", compose.project_name(folder, suffix="-" + uuid.uuid4().hex[:6]))
+        super().__init__(folder, **kwargs)
+
     def _write_override(self) -> None:
         super()._write_override()
         doc = yaml.safe_load(self.override.read_text()) or {}
@@ -85,16 +92,6 @@ class Stack(compose.Project):
         return ctrs[0] if ctrs else None
 
 
-def open_stack(folder: str | Path, **kwargs: Any) -> Stack:
-    """A :class:`Stack`, with an invalid compose file turned into a clear error.
-
-    Raises:
-        compose.ComposeError: the compose file does not parse (message says where).
-        FileNotFoundError: no compose file in ``folder``.
-    """
-    return Stack(folder, **kwargs)
-
-
 @dataclass
 class HealthConfig:
     """A container's effective health check, in seconds, engine defaults filled in."""
@@ -115,8 +112,7 @@ class HealthConfig:
         """The probe as a person would write it."""
         if self.disabled:
             return "(none)"
-        kind, *rest = self.test
-        return " ".join(rest) if kind == "CMD-SHELL" else " ".join(rest)
+        return " ".join(self.test[1:])
 
     def unhealthy_bound_s(self, slack_s: float = 5.0) -> float:
         """The longest a fault may go unnoticed: ``interval * retries + timeout + slack``."""

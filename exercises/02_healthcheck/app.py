@@ -14,6 +14,7 @@ You do not need to change this file.
 
 import json
 import os
+import signal
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,5 +58,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    # `docker stop` sends SIGTERM; as PID 1 Python would ignore it, so exit cleanly (lesson 07).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"orders-api listening on :{PORT} (warm-up {WARMUP_S:.0f}s)", flush=True)
     ThreadingHTTPServer(("0.0.0.0", PORT), Handler).serve_forever()

@@ -276,7 +276,9 @@ def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
         "warming up, so the job fails. Write depends_on as a mapping: "
         "`depends_on: {api: {condition: service_healthy}}`."
         if cond != "service_healthy"
-        else "The condition is right but the job still failed: read its logs in the evidence."
+        else "The condition is right, yet the job found the api not ready: the health check "
+        "said `healthy` before the app was (the job got a 503). A probe must fail until "
+        "/health answers 200, then Compose's wait means something."
     )
     return CheckResult(
         DEPENDS,
@@ -311,8 +313,7 @@ def _options(state: dict[str, Any]) -> CheckResult:
         earned += 1
     else:
         problems.append(
-            "no start_period: probes that fail while the app warms up count towards "
-            "`unhealthy`"
+            "no start_period: probes that fail while the app warms up count towards `unhealthy`"
         )
     msg = (
         f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "

@@ -111,16 +111,17 @@ def _limits(state: dict[str, Any]) -> CheckResult:
         else:
             problems.append(f"{svc} CPUs: {cpus or 'no limit'}, asked {cpu_want:g}")
     ok = earned == 4
-    msg = "; ".join(
-        f"{s}: {r['memory']}, {r['cpus']} CPUs" for s, r in rows.items()
-    ) or "no containers"
+    msg = (
+        "; ".join(f"{s}: {r['memory']}, {r['cpus']} CPUs" for s, r in rows.items())
+        or "no containers"
+    )
     return CheckResult(
         LIMITS,
         4,
         ok,
         msg if ok else f"{msg}. Not as asked: {'; '.join(problems)}",
         hint="Under each service put `deploy: resources: limits:` with `memory:` and `cpus:` "
-        "(db: 1G and \"1\"; etl: 2G and \"2\"). `reservations:` only promise a minimum: "
+        '(db: 1G and "1"; etl: 2G and "2"). `reservations:` only promise a minimum: '
         "they never stop a service from taking more.",
         evidence={"inspect": rows, "compose_output": state.get("up_output", "")[-600:]},
         points_earned=earned,
@@ -145,7 +146,14 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
             evidence={"memory_limit": 0},
         )
     out = stack.run(
-        "run", "-d", "--no-deps", "-e", f"HOG_MAX_MB={HOG_MAX_MB}", "etl", "python", "hog.py",
+        "run",
+        "-d",
+        "--no-deps",
+        "-e",
+        f"HOG_MAX_MB={HOG_MAX_MB}",
+        "etl",
+        "python",
+        "hog.py",
         timeout_s=120,
     )
     cid = out.stdout.strip().splitlines()[-1].strip()
@@ -224,9 +232,7 @@ def _db_alive(state: dict[str, Any]) -> CheckResult:
     ok = st.get("Status") == "running" and tl.final == "healthy" and not st.get("OOMKilled")
     after = f"after the hog ended with exit {state['hog']['exit_code']}"
     if ok:
-        return CheckResult(
-            DB_ALIVE, 3, True, f"running and healthy {after}", evidence=ev
-        )
+        return CheckResult(DB_ALIVE, 3, True, f"running and healthy {after}", evidence=ev)
     if tl.final == "none":
         hint = "The database has no health check: keep the starter's pg_isready healthcheck."
     else:

@@ -106,8 +106,12 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
     if "stop" not in state:
         return _not_run(QUICK, 3, state)
     stop = state["stop"]
-    ev = {"stop_seconds": round(stop.seconds, 2), "grace_s": GRACE_S, "bound_s": BOUND_S,
-          "exit_code": stop.exit_code}
+    ev = {
+        "stop_seconds": round(stop.seconds, 2),
+        "grace_s": GRACE_S,
+        "bound_s": BOUND_S,
+        "exit_code": stop.exit_code,
+    }
     if stop.seconds <= BOUND_S:
         return CheckResult(
             QUICK,

@@ -1,0 +1,140 @@
+"""Exercise 02 proven both ways on a real stack, wrong answers, and an interrupted check."""
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import check, engine
+from helpers.checks import ex02_healthcheck as ex
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SOLUTION = ROOT / "solutions" / "02_healthcheck"
+ALL = {ex.HEALTHY, ex.FAULT, ex.DEPENDS, ex.OPTIONS}
+
+
+def failed(rep):
+    return {r.name for r in rep.results if not r.passed}
+
+
+def test_starter_fails_with_hints(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("02")
+    assert rep.error is None, rep.error
+    assert failed(rep) == ALL, str(rep)
+    by = {r.name: r for r in rep.results}
+    assert "healthcheck" in by[ex.HEALTHY].hint and "urllib" in by[ex.HEALTHY].hint
+    assert "service_healthy" in by[ex.DEPENDS].hint
+    # the behaviour, not the text: the job really ran too early and failed
+    assert by[ex.DEPENDS].evidence["exit_code"] == 1
+    assert resource_counts() == before
+
+
+def test_solution_passes_with_measured_times(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("02", path=SOLUTION)
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 10
+    by = {r.name: r for r in rep.results}
+    healthy = by[ex.HEALTHY].evidence
+    # the app warms up for 3 s: healthy cannot come sooner, and start_interval makes it prompt
+    assert 2.5 <= healthy["seconds_to_healthy"] < 15, healthy
+    assert healthy["timeline"][0]["event"] == "healthy"
+    fault = by[ex.FAULT].evidence
+    assert 0 < fault["seconds_to_unhealthy"] <= fault["bound_s"], fault
+    assert "503" in fault["fault"]
+    assert resource_counts() == before
+
+
+def variant(tmp_path, compose_text=None, dockerfile=None):
+    dst = tmp_path / "ex02"
+    shutil.copytree(SOLUTION, dst)
+    if compose_text is not None:
+        (dst / "compose.yaml").write_text(compose_text)
+    if dockerfile is not None:
+        (dst / "Dockerfile").write_text(dockerfile)
+    return dst
+
+
+SOLVED = (SOLUTION / "compose.yaml").read_text()
+PROBE = (
+    '["CMD", "python", "-c", "import urllib.request as u; '
+    "u.urlopen('http://localhost:8000/health', timeout=2)\"]"
+)
+assert PROBE in SOLVED
+
+
+@pytest.mark.parametrize(
+    ("edit", "failing", "hint_word"),
+    [
+        # a probe that can never fail: "healthy" at once, before the warm-up is over (so the
+        # job that trusted it fails too), and blind to the fault
+        (lambda s: s.replace(PROBE, '["CMD", "true"]'), {ex.FAULT, ex.DEPENDS}, "never fail"),
+        # curl is not in python:3.11-slim: never healthy, so the job is never started
+        (
+            lambda s: s.replace(PROBE, '["CMD", "curl", "-f", "http://localhost:8000/health"]'),
+            {ex.HEALTHY, ex.FAULT, ex.DEPENDS},
+            "curl",
+        ),
+        # the plain list form of depends_on means service_started
+        (
+            lambda s: s.replace(
+                "depends_on:\n      api:\n        condition: service_healthy",
+                "depends_on:\n      - api",
+            ),
+            {ex.DEPENDS},
+            "service_healthy",
+        ),
+        # a timeout as long as the interval
+        (lambda s: s.replace("timeout: 2s ", "timeout: 3s "), {ex.OPTIONS}, "timeout"),
+    ],
+    ids=["cmd-true", "curl-in-slim", "service-started", "timeout-ge-interval"],
+)
+def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing, hint_word):
+    text = edit(SOLVED)
+    assert text != SOLVED
+    rep = check("02", path=variant(tmp_path, compose_text=text))
+    assert rep.error is None, rep.error
+    assert failed(rep) == failing, str(rep)
+    first = next(r for r in rep.results if r.name in failing)
+    assert hint_word in first.hint, first.hint
+    for r in rep.results:
+        if not r.passed:
+            assert r.hint, f"{r.name} failed without a hint"
+
+
+def test_broken_compose_file_is_a_clear_error(tmp_path, docker_client):
+    dst = variant(tmp_path, compose_text="services:\n  api: [not, a, mapping\n")
+    rep = check("02", path=dst)
+    assert rep.error and "cannot be read" in rep.error
+
+
+def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path):
+    """SIGINT once the stack's containers exist: containers, network and images all go."""
+    before = resource_counts()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "helpers", "check", "02", "--path", str(SOLUTION)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a shell's background job inherits SIGINT ignored; Ctrl-C must reach the check
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 180
+    seen = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if resource_counts()["containers"] > before["containers"]:
+            seen = True
+            break
+        time.sleep(0.2)  # poll interval of a deadline-bounded wait
+    assert seen, "the check never started its containers"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out + err
+    assert resource_counts() == before, engine.leftovers(run=engine.RUN_ID)

@@ -1,0 +1,90 @@
+"""Exercise 05 proven both ways: limits read back from the engine, a real OOM kill."""
+
+import shutil
+
+import pytest
+
+from helpers import check
+from helpers.checks import ex05_resource_limits as ex
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+SOLUTION = ROOT / "solutions" / "05_resource_limits"
+SOLVED = (SOLUTION / "compose.yaml").read_text()
+DB_LIMITS = (
+    '    deploy:\n      resources:\n        limits:\n          memory: 1G\n          cpus: "1"\n'
+)
+ETL_LIMITS = "        limits:\n          memory: 2G"
+assert DB_LIMITS in SOLVED and ETL_LIMITS in SOLVED
+
+
+def failed(rep):
+    return {r.name for r in rep.results if not r.passed}
+
+
+def test_starter_fails_with_hints(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("05")
+    assert rep.error is None, rep.error
+    assert failed(rep) == {ex.LIMITS, ex.OOM, ex.DB_ALIVE}, str(rep)
+    by = {r.name: r for r in rep.results}
+    assert by[ex.LIMITS].points_earned == 0 and "limits:" in by[ex.LIMITS].hint
+    assert "memory limit" in by[ex.OOM].message  # the hog is never run without a limit
+    assert resource_counts() == before
+
+
+def test_solution_passes_with_three_oom_signals(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("05", path=SOLUTION)
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 10
+    by = {r.name: r for r in rep.results}
+    ins = by[ex.LIMITS].evidence["inspect"]
+    assert ins["db"]["memory_bytes"] == 1024**3 and ins["db"]["cpus"] == 1.0
+    assert ins["etl"]["memory_bytes"] == 2 * 1024**3 and ins["etl"]["cpus"] == 2.0
+    oom = by[ex.OOM].evidence
+    assert oom["oom_killed"] is True and oom["exit_code"] == 137
+    assert oom["memory_limit_bytes"] == 2 * 1024**3
+    assert by[ex.DB_ALIVE].evidence["status"] == "running"
+    assert by[ex.DB_ALIVE].evidence["oom_killed"] is False
+    assert resource_counts() == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "failing", "hint_word"),
+    [
+        # the ETL's numbers under reservations: a floor, not a ceiling; the hog is not run
+        (
+            lambda s: s.replace(ETL_LIMITS, "        reservations:\n          memory: 2G").replace(
+                "        reservations:\n          memory: 512M     # a soft floor the engine keeps for it under memory pressure\n",
+                "",
+            ),
+            {ex.LIMITS, ex.OOM, ex.DB_ALIVE},
+            "reservations",
+        ),
+        # only the ETL limited: the database has no ceiling of its own
+        (lambda s: s.replace(DB_LIMITS, ""), {ex.LIMITS}, "db: 1G"),
+        # the lesson's 4G: the 3 GB hog finishes unharmed
+        (
+            lambda s: s.replace(ETL_LIMITS, "        limits:\n          memory: 4G"),
+            {ex.LIMITS, ex.OOM},
+            "limit",
+        ),
+    ],
+    ids=["reservation-not-limit", "db-unlimited", "etl-4g"],
+)
+def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing, hint_word):
+    text = edit(SOLVED)
+    assert text != SOLVED
+    dst = tmp_path / "ex05"
+    shutil.copytree(SOLUTION, dst)
+    (dst / "compose.yaml").write_text(text)
+    rep = check("05", path=dst)
+    assert rep.error is None, rep.error
+    assert failed(rep) == failing, str(rep)
+    first = next(r for r in rep.results if r.name in failing)
+    assert hint_word in first.hint, first.hint
+    for r in rep.results:
+        if not r.passed:
+            assert r.hint, f"{r.name} failed without a hint"
