@@ -153,7 +153,7 @@ def vuln_db(cache_dir: Path | None = None) -> VulnDB:
         return VulnDB(True, d, f"Trivy database found in {d}", updated)
     how = (
         f"No Trivy vulnerability database in {d}. Trivy downloads it from a container "
-        "registry this machine cannot reach, so no vulnerability scan was run. For an offline "
+        "registry this machine cannot reach, so the vulnerability scan was NOT run. For an offline "
         f"room: on a machine with network run `trivy image --download-db-only --cache-dir DIR`, "
         f"copy DIR here and set {TRIVY_CACHE_ENV}=DIR."
     )
