@@ -66,7 +66,9 @@ def connect(deadline_s: float = 90.0):
                 connect_timeout=3,
             )
         except psycopg2.OperationalError as exc:
-            if time.monotonic() > end or stop.is_set():
+            if stop.is_set():
+                return None  # asked to stop while waiting for the database
+            if time.monotonic() > end:
                 raise
             log.info("database not ready yet: %s", str(exc).strip().splitlines()[0])
             stop.wait(1.0)
@@ -113,6 +115,10 @@ def main() -> int:
     server = ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("HEALTH_PORT", "8000"))), Health)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     conn = connect()
+    if conn is None:
+        server.shutdown()
+        log.info("shutdown complete (before the database answered)")
+        return 0
     state["rows"] = load(conn, transform(extract()))
     state["db_ok"] = True
     log.info("loaded %d rows into trips", state["rows"])
