@@ -42,10 +42,10 @@ N_BUILDER = "the builder stage alone is larger than the final image"
 
 HEADERS = ("/usr/include/postgresql/libpq-fe.h", "/usr/include/stdio.h")
 PROBE = (
-    "for c in gcc cc; do echo \"run $c: $($c --version 2>&1 | head -n1)\"; done; "
+    'for c in gcc cc; do echo "run $c: $($c --version 2>&1 | head -n1)"; done; '
     "for c in gcc cc c++ g++ x86_64-linux-gnu-gcc-12 aarch64-linux-gnu-gcc-12 cc1; do "
     'p=$(command -v $c) && echo "compiler $p"; done; '
-    "for f in /usr/lib/gcc/*/*/cc1; do [ -e \"$f\" ] && echo \"compiler $f\"; done; "
+    'for f in /usr/lib/gcc/*/*/cc1; do [ -e "$f" ] && echo "compiler $f"; done; '
     + "".join(f'[ -e {h} ] && echo "header {h}"; ' for h in HEADERS)
     + "true"
 )
@@ -83,11 +83,11 @@ def run(path: Path) -> Report:
     def stages() -> CheckResult:
         df, err = _stages(path)
         if df is None:
-            return CheckResult(N_STAGES, 1, False, f"could not parse: {err}", hint="Fix the Dockerfile.")
+            return CheckResult(
+                N_STAGES, 1, False, f"could not parse: {err}", hint="Fix the Dockerfile."
+            )
         n = len(df.stages)
-        copies = [
-            i.value for i in df.final.find("COPY") if "--from=" in i.value
-        ]
+        copies = [i.value for i in df.final.find("COPY") if "--from=" in i.value]
         ok = n >= 2 and bool(copies)
         if n < 2:
             hint = (
@@ -134,7 +134,8 @@ def run(path: Path) -> Report:
             N_COMPILER,
             2,
             not compilers and not headers,
-            "; ".join(runs) + (f"; compilers: {compilers}" if compilers else "")
+            "; ".join(runs)
+            + (f"; compilers: {compilers}" if compilers else "")
             + (f"; headers: {headers}" if headers else ""),
             hint=" ".join(hint),
             evidence={"compilers": compilers, "headers": headers, "probe_output": out[-1500:]},
@@ -163,7 +164,7 @@ def run(path: Path) -> Report:
                 "(or build wheels with `pip wheel` and install those)."
             )
         else:
-            hint = "Keep app.py and `CMD [\"python\", \"app.py\"]`; read the output in the evidence."
+            hint = 'Keep app.py and `CMD ["python", "app.py"]`; read the output in the evidence.'
         return CheckResult(
             N_APP,
             2,
@@ -225,7 +226,12 @@ def run(path: Path) -> Report:
             hint="The builder should hold the heavy tools (compiler, headers) and the final "
             "stage only the result. If the final stage is the larger one, the tools are "
             "being installed or copied there.",
-            evidence={"stage": stage, "builder_bytes": b, "final_bytes": f, "seconds": round(r.seconds, 1)},
+            evidence={
+                "stage": stage,
+                "builder_bytes": b,
+                "final_bytes": f,
+                "seconds": round(r.seconds, 1),
+            },
         )
 
     try:

@@ -1,0 +1,131 @@
+"""Exercise 01 proven both ways: the starter fails with hints, the solution passes, and
+realistic wrong answers each fail exactly the item they should."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import check
+from helpers.checks import _size_common as sc
+from helpers.checks import ex01_optimize_image as ex01
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker]
+
+SOLUTION = ROOT / "solutions" / "01_optimize_image"
+STARTER = ROOT / "exercises" / "01_optimize_image"
+
+# The solution's lines, reused verbatim so every variant shares its layer cache.
+FROM_SLIM = "FROM python:3.11-slim\n"
+APT_CLEAN = (
+    "RUN apt-get update \\\n    && apt-get install -y --no-install-recommends curl \\\n"
+    "    && rm -rf /var/lib/apt/lists/*\n"
+)
+DEPS = "WORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+CODE = 'COPY data/ data/\nCOPY etl.py .\nCMD ["python", "etl.py"]\n'
+
+WRONG = {
+    # the lists are deleted, but by a later RUN: their bytes stay in the apt layer
+    "cleanup-in-later-layer": (
+        FROM_SLIM
+        + "RUN apt-get update \\\n    && apt-get install -y --no-install-recommends curl\n"
+        + "RUN rm -rf /var/lib/apt/lists/*\n"
+        + DEPS
+        + CODE,
+        {ex01.N_WASTE},
+    ),
+    # slim and tidy apt, but pip keeps its cache (the wheel it built for docopt)
+    "slim-but-pip-cache-kept": (
+        FROM_SLIM
+        + APT_CLEAN
+        + "WORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n"
+        + CODE,
+        {ex01.N_JUNK},
+    ),
+    # everything cleaned, but the code is copied before the dependencies are installed
+    "code-before-deps": (
+        FROM_SLIM
+        + APT_CLEAN
+        + "WORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        + 'CMD ["python", "etl.py"]\n',
+        {ex01.N_CACHE},
+    ),
+    # every habit right except the base: still ~1 GB
+    "full-base-image": (
+        "FROM python:3.11\n" + APT_CLEAN + DEPS + CODE,
+        {ex01.N_SIZE},
+    ),
+    # smallest of all, but curl was dropped with the apt step
+    "dropped-curl": (FROM_SLIM + DEPS + CODE, {ex01.N_CURL}),
+}
+
+
+def test_pristine_baseline_is_the_committed_starter():
+    """The check's own copy of the starter is the starter as committed (no drift)."""
+    kept = sc.pristine(ex01.SLUG)
+    files = sorted(p.relative_to(kept) for p in kept.rglob("*") if p.is_file())
+    assert {str(f) for f in files} >= {
+        "Dockerfile",
+        "etl.py",
+        "requirements.txt",
+        "data/orders.csv",
+    }
+    for rel in files:
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:exercises/{ex01.SLUG}/{rel}"],
+            cwd=ROOT,
+            capture_output=True,
+        )
+        want = committed.stdout if committed.returncode == 0 else (STARTER / rel).read_bytes()
+        assert (kept / rel).read_bytes() == want, rel
+    # the starter and solution ship the same app and data, so the reference output holds
+    for rel in ("etl.py", "requirements.txt", "data/orders.csv"):
+        assert (STARTER / rel).read_bytes() == (SOLUTION / rel).read_bytes(), rel
+
+
+def test_starter_fails_with_hints(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("01", path=sc.pristine(ex01.SLUG))
+    assert rep.error is None, rep.error
+    by = {r.name: r for r in rep.results}
+    assert {r.name for r in rep.failed()} == {ex01.N_SIZE, ex01.N_JUNK, ex01.N_CACHE}, str(rep)
+    assert by[ex01.N_OUTPUT].passed and by[ex01.N_CURL].passed  # it works: it is just fat
+    assert "python:3.11-slim" in by[ex01.N_SIZE].hint
+    assert by[ex01.N_SIZE].evidence["ratio"] == pytest.approx(1.0, abs=0.01)
+    assert "rm -rf /var/lib/apt/lists/*" in by[ex01.N_JUNK].hint
+    assert "--no-cache-dir" in by[ex01.N_JUNK].hint
+    assert by[ex01.N_JUNK].evidence["found"]["apt lists"]["bytes"] > 1_000_000
+    assert "COPY requirements.txt" in by[ex01.N_CACHE].hint
+    assert "RE-RAN" in by[ex01.N_CACHE].message
+    assert resource_counts() == before
+
+
+def test_solution_passes(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("01", path=SOLUTION)
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 13
+    size = next(r for r in rep.results if r.name == ex01.N_SIZE)
+    assert size.evidence["ratio"] < 0.35  # measured ~0.25: slim base is most of the drop
+    assert resource_counts() == before
+
+
+@pytest.mark.parametrize("name", list(WRONG))
+def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, name):
+    dockerfile, failing = WRONG[name]
+    for rel in ("etl.py", "requirements.txt", "data"):
+        src = SOLUTION / rel
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / rel)
+        else:
+            shutil.copy(src, tmp_path / rel)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    rep = check("01", path=tmp_path)
+    assert rep.error is None, rep.error
+    assert {r.name for r in rep.failed()} == failing, str(rep)
+    for r in rep.failed():
+        assert r.hint, f"{r.name} failed without a hint"
+    if name == "full-base-image":  # partial credit, from the measured ratio
+        size = next(r for r in rep.results if r.name == ex01.N_SIZE)
+        assert 0 <= size.points_earned < size.points

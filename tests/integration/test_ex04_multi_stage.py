@@ -1,0 +1,124 @@
+"""Exercise 04 proven both ways: the starter fails with hints, the solution passes, and
+realistic wrong answers each fail exactly the item they should."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import check
+from helpers.checks import _size_common as sc
+from helpers.checks import ex04_multi_stage as ex04
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker]
+
+SOLUTION = ROOT / "solutions" / "04_multi_stage"
+STARTER = ROOT / "exercises" / "04_multi_stage"
+
+# The solution's builder stage, verbatim, so every variant shares its layer cache.
+BUILDER = (
+    "FROM python:3.11-slim AS builder\n"
+    "RUN apt-get update \\\n"
+    "    && apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev \\\n"
+    "    && rm -rf /var/lib/apt/lists/*\n"
+    "WORKDIR /app\nCOPY requirements.txt .\n"
+    "RUN pip install --no-cache-dir --prefix=/install -r requirements.txt\n"
+)
+RUNTIME_TAIL = 'COPY --from=builder /install /usr/local\nWORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+
+
+def runtime(packages: str) -> str:
+    return (
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update \\\n"
+        f"    && apt-get install -y --no-install-recommends {packages} \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+    )
+
+
+WRONG = {
+    # two stages, but the runtime library was left behind with the compiler
+    "no-runtime-library": (
+        BUILDER + "FROM python:3.11-slim\n" + RUNTIME_TAIL,
+        {ex04.N_APP},
+    ),
+    # the -dev package instead of the runtime one: works, small, but ships headers
+    "dev-package-in-runtime": (
+        BUILDER + runtime("libpq-dev") + RUNTIME_TAIL,
+        {ex04.N_COMPILER},
+    ),
+    # the builder's apt line pasted into the final stage: the compiler ships again
+    "compiler-in-final-stage": (
+        BUILDER + runtime("gcc libc6-dev libpq-dev") + RUNTIME_TAIL,
+        {ex04.N_COMPILER, ex04.N_SIZE},
+    ),
+    # one stage, tools purged in a later layer: gcc-12 stays, and so do the bytes
+    "single-stage-purge-later": (
+        (STARTER / "Dockerfile")
+        .read_text()
+        .replace("COPY app.py .", "RUN apt-get purge -y gcc libc6-dev libpq-dev\nCOPY app.py ."),
+        {ex04.N_STAGES, ex04.N_COMPILER, ex04.N_SIZE, ex04.N_BUILDER},
+    ),
+}
+
+
+def test_pristine_baseline_is_the_committed_starter():
+    kept = sc.pristine(ex04.SLUG)
+    files = sorted(p.relative_to(kept) for p in kept.rglob("*") if p.is_file())
+    assert {str(f) for f in files} >= {"Dockerfile", "app.py", "requirements.txt"}
+    for rel in files:
+        committed = subprocess.run(
+            ["git", "show", f"HEAD:exercises/{ex04.SLUG}/{rel}"], cwd=ROOT, capture_output=True
+        )
+        want = committed.stdout if committed.returncode == 0 else (STARTER / rel).read_bytes()
+        assert (kept / rel).read_bytes() == want, rel
+
+
+def test_starter_fails_with_hints(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("04", path=sc.pristine(ex04.SLUG))
+    assert rep.error is None, rep.error
+    by = {r.name: r for r in rep.results}
+    assert {r.name for r in rep.failed()} == {
+        ex04.N_STAGES,
+        ex04.N_COMPILER,
+        ex04.N_SIZE,
+        ex04.N_BUILDER,
+    }, str(rep)
+    assert (
+        "AS builder" in by[ex04.N_STAGES].hint and "COPY --from=builder" in by[ex04.N_STAGES].hint
+    )
+    assert "/usr/bin/gcc" in by[ex04.N_COMPILER].evidence["compilers"]
+    assert "libpq5" in by[ex04.N_COMPILER].hint
+    assert "--target builder" in by[ex04.N_BUILDER].hint
+    assert by[ex04.N_APP].passed  # it works: it just ships a compiler
+    assert resource_counts() == before
+
+
+def test_solution_passes(base_images, resource_counts):
+    before = resource_counts()
+    rep = check("04", path=SOLUTION)
+    assert rep.passed, str(rep)
+    assert rep.score == rep.max_score == 9
+    by = {r.name: r for r in rep.results}
+    assert "gcc: not found" in by[ex04.N_COMPILER].message
+    assert by[ex04.N_SIZE].evidence["ratio"] < 0.5  # measured ~0.39
+    assert (
+        by[ex04.N_BUILDER].evidence["builder_bytes"]
+        > 2 * by[ex04.N_BUILDER].evidence["final_bytes"]
+    )
+    assert resource_counts() == before
+
+
+@pytest.mark.parametrize("name", list(WRONG))
+def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, name):
+    dockerfile, failing = WRONG[name]
+    for rel in ("app.py", "requirements.txt"):
+        shutil.copy(SOLUTION / rel, tmp_path / rel)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    rep = check("04", path=tmp_path)
+    assert rep.error is None, rep.error
+    assert {r.name for r in rep.failed()} == failing, str(rep)
+    for r in rep.failed():
+        assert r.hint, f"{r.name} failed without a hint"
