@@ -199,6 +199,7 @@ def parse_trivy_json(doc: dict[str, Any]) -> list[dict[str, Any]]:
                     "severity": s.get("Severity", "UNKNOWN"),
                     "title": s.get("Title", ""),
                     "detail": f"line {s.get('StartLine', '?')}: {s.get('Match', '')[:80]}",
+                    "layer": ((s.get("Layer") or {}).get("CreatedBy") or "")[:120],
                 }
             )
         for m in res.get("Misconfigurations") or []:
@@ -251,6 +252,8 @@ class ScanResult:
         import pandas as pd
 
         cols = ["kind", "target", "id", "severity", "title", "detail"]
+        if any("layer" in f for f in self.findings):
+            cols.append("layer")
         return pd.DataFrame(self.findings, columns=cols)
 
     def summary(self) -> str:
@@ -527,14 +530,33 @@ def pip_audit(requirements: str | Path, timeout_s: float = 120) -> ScanResult:
     p = Path(requirements)
     if not p.is_file():
         raise FileNotFoundError(f"No requirements file at {p}.")
+    import tempfile
+
     t0 = time.monotonic()
-    out = _run(
-        [require("pip-audit"), "-r", str(p), "--no-deps", "--disable-pip", "-f", "json"],
-        timeout_s,
-    )
+    with tempfile.TemporaryDirectory(prefix="shipshape-pip-audit-") as tmp:
+        report = Path(tmp) / "report.json"
+        # the report goes to a file: with FORCE_COLOR set (Jupyter kernels set it) pip-audit
+        # writes its progress spinner to stdout too
+        out = _run(
+            [
+                require("pip-audit"),
+                "-r",
+                str(p),
+                "--no-deps",
+                "--disable-pip",
+                "--progress-spinner",
+                "off",
+                "-f",
+                "json",
+                "-o",
+                str(report),
+            ],
+            timeout_s,
+        )
+        text = report.read_text() if report.is_file() else ""
     secs = time.monotonic() - t0
     try:
-        doc = json.loads(out.stdout or "")
+        doc = json.loads(text)
     except ValueError:
         return ScanResult(
             "pip-audit", str(p), "unavailable", reason=_last_error(out.stderr), seconds=secs

@@ -177,3 +177,15 @@ def test_facts_from_inside_the_image(clean_image, resource_counts):
     assert upd.status == "ok" or upd.reason
     assert all(r["security"] for r in upd.rows)
     assert resource_counts() == before
+
+
+def test_pip_audit_that_looked_nothing_up_is_not_a_pass(tmp_path, monkeypatch):
+    """pip-audit prints "No known vulnerabilities found" (exit 0) when it audited nothing."""
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as in a Jupyter kernel: spinner on stdout
+    req = tmp_path / "requirements.txt"
+    req.write_text("humanize==4.9.0\n")
+    res = scan.pip_audit(req)
+    if res.status == "unavailable":
+        assert res.clean is None and "audited 0 of 1" in res.reason, res.reason
+    else:  # the advisory service answered: then it really audited the package
+        assert "audited 1 of 1" in res.reason
