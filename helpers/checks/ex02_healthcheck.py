@@ -117,6 +117,7 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
         )
     limit = min(cfg.healthy_bound_s(warmup_s=APP_WARMUP_S) + cfg.start_period_s, MAX_HEALTHY_WAIT_S)
     tl = behaviour.wait_for_status(api, {"healthy", "unhealthy"}, timeout_s=limit)
+    seen_at = time.time()
     start = behaviour.started_at(api)
     events = behaviour.health_events(api, since=start)
     probes = containers.health_log(api)
@@ -128,11 +129,12 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
             for p in probes[-3:]
         ],
     }
-    first_healthy = next((e["t"] for e in events if e["status"] == "healthy"), None)
-    if tl.final == "healthy" and first_healthy is not None:
-        secs = first_healthy - start
+    if tl.final == "healthy":
+        first_healthy, source = behaviour.first_transition(api, "healthy", start, seen_at)
+        secs = (first_healthy or seen_at) - start
         state["healthy"] = True
         ev["seconds_to_healthy"] = round(secs, 2)
+        ev["measured_from"] = source
         return CheckResult(
             HEALTHY,
             3,
@@ -200,8 +202,13 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
     t_break = time.time()
     ev["fault"] = (out.output or b"").decode("utf-8", "replace").strip()[-200:]
     tl = behaviour.wait_for_status(api, {"unhealthy"}, timeout_s=bound)
-    events = behaviour.health_events(api, since=t_break)
-    turned = next((e["t"] for e in events if e["status"] == "unhealthy"), None)
+    seen_at = time.time()
+    turned, source = (
+        behaviour.first_transition(api, "unhealthy", t_break, seen_at)
+        if tl.final == "unhealthy"
+        else (None, "unseen")
+    )
+    ev["measured_from"] = source
     probes = containers.health_log(api)
     ev["last_probes"] = [
         {"exit_code": p.get("ExitCode"), "output": (p.get("Output") or "")[-200:]}
