@@ -202,7 +202,7 @@ def run(path: Path) -> Report:
     def builder_larger() -> CheckResult:
         if "r" not in built:
             return sc.not_built(N_BUILDER, 1)
-        df, err = _stages(path)
+        df, _err = _stages(path)
         stage = _builder_stage(df) if df else None
         if not stage:
             return CheckResult(
