@@ -269,7 +269,13 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
         "containers": [x.name for x in c.containers.list(all=True, filters=flt)],
         "networks": [x.name for x in c.networks.list(filters=flt)],
         "volumes": [x.name for x in c.volumes.list(filters=flt)],
-        "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)],
+        "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)]
+        # earlier build stages carry their base image's labels, so they are found by tag
+        + (
+            [t for x in c.images.list(name=f"{TAG_PREFIX}stage/*") for t in x.tags]
+            if run is None
+            else []
+        ),
     }
 
 
@@ -297,6 +303,8 @@ def removable_images(include_base: bool = False, run: str | None = None) -> list
                 out.append(im)
         elif kind == KIND_TEMP and (not im.tags or all(_is_course_tag(t) for t in im.tags)):
             out.append(im)
+        elif im.tags and all(t.startswith(f"{TAG_PREFIX}stage/") for t in im.tags):
+            out.append(im)  # an earlier build stage the helpers tagged (see images.build)
     out.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
     return out
 

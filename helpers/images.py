@@ -25,6 +25,10 @@ from typing import Any
 from . import engine, settings
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
+STEP_IMAGE_RE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$", re.M)
+#: The classic builder keeps each earlier stage's last image, untagged and carrying its base
+#: image's labels. Builds tag those under this repository so they can be found and removed.
+STAGE_REPO = f"{engine.TAG_PREFIX}stage"
 
 
 class BuildError(RuntimeError):
@@ -58,6 +62,7 @@ class BuildResult:
     steps: int = 0
     context_bytes: int | None = None
     events: list[BuildEvent] = field(default_factory=list, repr=False)
+    stage_images: list[str] = field(default_factory=list)
 
 
 def _plain_progress(ev: BuildEvent) -> None:
@@ -194,7 +199,9 @@ def build(
             close()
     if image_id is None:
         raise BuildError(f"Build of {ctx} ended without an image id.", "".join(log), current_step)
+    stages = _tag_stage_leftovers(image_id, "".join(log))
     return BuildResult(
+        stage_images=stages,
         image_id=image_id,
         tag=tag,
         seconds=time.monotonic() - start,
@@ -203,6 +210,61 @@ def build(
         steps=steps,
         events=events,
     )
+
+
+def _ancestry(image_id: str) -> set[str]:
+    api = engine.client().api
+    seen: set[str] = set()
+    cur = image_id
+    while cur and cur not in seen:
+        seen.add(cur)
+        try:
+            cur = api.inspect_image(cur).get("Parent") or ""
+        except Exception:
+            break
+    return {i.split(":")[-1][:12] for i in seen}
+
+
+def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
+    """Tag the last image of every earlier build stage, so removing the result removes them.
+
+    Multi-stage builds with the classic builder leave one untagged image per earlier stage
+    (the stage's last step). They are not in the result's parent chain, so ``docker rmi`` of
+    the result keeps them, and they carry the base image's labels, not ours.
+    """
+    ids = STEP_IMAGE_RE.findall(log)
+    keep = _ancestry(image_id)
+    side = [i for i in dict.fromkeys(ids) if i not in keep]
+    if not side:
+        return []
+    api = engine.client().api
+    parents = set()
+    for i in side:
+        try:
+            parents.add((api.inspect_image(i).get("Parent") or "").split(":")[-1][:12])
+        except Exception:
+            continue
+    leaves = [i for i in side if i not in parents]
+    tags = []
+    for n, short in enumerate(leaves):
+        try:
+            if api.inspect_image(short).get("RepoTags"):
+                continue  # tagged by someone: not ours to track
+            api.tag(short, f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}", tag=f"stage{n}")
+            tags.append(f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}:stage{n}")
+        except Exception:
+            continue
+    return tags
+
+
+def _remove_stage_images(image_id: str) -> None:
+    c = engine.client()
+    repo = f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}"
+    for im in c.images.list(name=repo):
+        try:
+            c.images.remove(im.id, force=True)
+        except Exception:
+            continue
 
 
 def _explain_build_error(msg: str, step: str | None) -> str:
@@ -454,4 +516,5 @@ def remove(image: str) -> bool:
     ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     c.images.remove(im.id, force=True)
+    _remove_stage_images(im.id)
     return True

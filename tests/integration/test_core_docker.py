@@ -60,6 +60,21 @@ def test_layers_and_efficiency_see_waste_from_a_later_delete(tmp_context, built)
     assert 0 < eff.score < 1
 
 
+def test_multi_stage_build_leaves_no_stage_images(tmp_context, docker_client, base_images):
+    tmp_context.write(
+        "Dockerfile",
+        "FROM debian:bookworm-slim AS builder\nRUN echo built > /artifact\n"
+        "FROM debian:bookworm-slim\nCOPY --from=builder /artifact /artifact\n",
+    )
+    res = images.build(tmp_context, "shipshape-test/stages:1", on_event=None)
+    assert len(res.stage_images) == 1, res.stage_images
+    stage = docker_client.images.get(res.stage_images[0])
+    assert stage.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP  # inherited, not ours
+    assert res.stage_images[0] in engine.leftovers()["images"]
+    images.remove("shipshape-test/stages:1")
+    assert not docker_client.images.list(name=res.stage_images[0].split(":")[0])
+
+
 def test_broken_dockerfile_is_a_clear_error_and_leaves_nothing(
     tmp_context, docker_client, resource_counts
 ):
