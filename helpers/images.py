@@ -515,6 +515,13 @@ def remove(image: str) -> bool:
         or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP
     ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
-    c.images.remove(im.id, force=True)
-    _remove_stage_images(im.id)
+    # By name, not id: another tag on the same image (identical content built twice) stays.
+    try:
+        c.images.remove(image)
+    except docker.errors.APIError:  # a stopped container still uses it
+        c.images.remove(image, force=True)
+    try:
+        c.images.get(im.id)
+    except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too
+        _remove_stage_images(im.id)
     return True

@@ -75,6 +75,17 @@ def test_multi_stage_build_leaves_no_stage_images(tmp_context, docker_client, ba
     assert not docker_client.images.list(name=res.stage_images[0].split(":")[0])
 
 
+def test_remove_keeps_another_tag_of_the_same_image(tmp_context, docker_client, base_images):
+    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nLABEL twin=yes\n")
+    a = images.build(tmp_context, "shipshape-test/twin:a", on_event=None)
+    b = images.build(tmp_context, "shipshape-test/twin:b", on_event=None)
+    assert a.image_id == b.image_id  # identical content, one image, two tags
+    images.remove("shipshape-test/twin:a")
+    assert docker_client.images.get("shipshape-test/twin:b").id == b.image_id
+    images.remove("shipshape-test/twin:b")
+    assert not docker_client.images.list(name="shipshape-test/twin")
+
+
 def test_broken_dockerfile_is_a_clear_error_and_leaves_nothing(
     tmp_context, docker_client, resource_counts
 ):
