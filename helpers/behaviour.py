@@ -13,7 +13,7 @@ Small building blocks shared by lessons 03, 05, 06, 07 and their checks:
 - :func:`wait_for_log` polls logs for a line, with a deadline.
 
 Example:
-    >>> hc = HealthConfig(test=["CMD", "true"], interval_s=2, timeout_s=1, retries=3,
+    >>> hc = HealthConfig(test=["CMD", "true"], interval_s=2.0, timeout_s=1.0, retries=3,
     ...                   start_period_s=5, start_interval_s=0.5)
     >>> hc.unhealthy_bound_s(slack_s=5)
     12.0
