@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import subprocess
@@ -52,7 +53,8 @@ def find_compose_file(folder: str | Path) -> Path:
 def project_name(folder: str | Path, suffix: str = "") -> str:
     """A Compose project name for ``folder``, unique to this process's run id."""
     slug = re.sub(r"[^a-z0-9]+", "-", Path(folder).resolve().name.lower()).strip("-")[:30]
-    return f"{engine.TAG_PREFIX}{slug}-{engine.RUN_ID[:6]}{suffix}"
+    run = hashlib.sha256(engine.RUN_ID.encode()).hexdigest()[:6]  # short, and distinct per run
+    return f"{engine.TAG_PREFIX}{slug}-{run}{suffix}"
 
 
 class Project:

@@ -85,3 +85,14 @@ def resource_counts(docker_client):
         return {k: len(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
 
     return counts
+
+
+def solution_copy(slug: str, dest: Path) -> Path:
+    """A learner-shaped copy of ``solutions/<slug>`` (an overlay laid over its starter)."""
+    import shutil
+
+    from helpers.checks import materialized
+
+    with materialized(ROOT / "solutions" / slug) as src:
+        shutil.copytree(src, dest)
+    return dest

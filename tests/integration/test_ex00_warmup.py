@@ -92,12 +92,14 @@ def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path
         'FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\nCMD ["python", "greet.py"]\n'
     )
     before = resource_counts()
+    # restore SIGINT's default in the child: a shell's background job starts with it ignored
     proc = subprocess.Popen(
         [sys.executable, "-m", "helpers", "check", "00", "--path", str(tmp_path)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     seen = False

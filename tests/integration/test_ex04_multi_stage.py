@@ -115,7 +115,7 @@ def test_solution_passes(base_images, resource_counts):
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, name):
     dockerfile, failing = WRONG[name]
     for rel in ("app.py", "requirements.txt"):
-        shutil.copy(SOLUTION / rel, tmp_path / rel)
+        shutil.copy(ROOT / "exercises" / "04_multi_stage" / rel, tmp_path / rel)
     (tmp_path / "Dockerfile").write_text(dockerfile)
     rep = check("04", path=tmp_path)
     assert rep.error is None, rep.error

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import check, engine
 from helpers.checks import ex06_json_logging as ex06
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -30,8 +30,7 @@ def _mine_left() -> dict[str, list[str]]:
 
 def _variant(tmp_path: Path, **edits: tuple[str, str]) -> Path:
     """The solution with text replacements: file name (dots as _) -> (old, new)."""
-    dest = tmp_path / "ex06"
-    shutil.copytree(SOLUTION, dest)
+    dest = solution_copy("06_json_logging", tmp_path / "ex06")
     for fname, (old, new) in edits.items():
         p = dest / fname.replace("_py", ".py")
         text = p.read_text()

@@ -1,1 +1,0 @@
-"""Order totals per sales region: a small stand-in for a real ETL job."""

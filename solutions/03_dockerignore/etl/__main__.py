@@ -1,3 +1,0 @@
-from etl.pipeline import main
-
-main()
