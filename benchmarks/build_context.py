@@ -27,6 +27,7 @@ from docker.types import LogConfig  # noqa: E402
 
 from helpers import containers, context, engine, images  # noqa: E402
 from helpers import logs as logs_  # noqa: E402
+from helpers.checks import materialized  # noqa: E402
 from helpers.checks.ex03_dockerignore import REFERENCE_PATTERNS  # noqa: E402
 from helpers.context import fmt_bytes  # noqa: E402
 
@@ -38,7 +39,8 @@ def context_part(data_mb: int, repeat: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="shipshape-bench-"))
     try:
         proj = work / "project"
-        shutil.copytree(APP, proj)
+        with materialized(APP) as src:  # the solution is an overlay on the starter
+            shutil.copytree(src, proj)
         (proj / ".dockerignore").unlink()
         written = context.add_clutter(proj, data_mb=data_mb)
         print(

@@ -1,6 +1,5 @@
 """Exercise 02 proven both ways on a real stack, wrong answers, and an interrupted check."""
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -10,7 +9,7 @@ import pytest
 
 from helpers import check, engine
 from helpers.checks import ex02_healthcheck as ex
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -53,7 +52,7 @@ def test_solution_passes_with_measured_times(base_images, resource_counts):
 
 def variant(tmp_path, compose_text=None, dockerfile=None):
     dst = tmp_path / "ex02"
-    shutil.copytree(SOLUTION, dst)
+    solution_copy("02_healthcheck", dst)
     if compose_text is not None:
         (dst / "compose.yaml").write_text(compose_text)
     if dockerfile is not None:

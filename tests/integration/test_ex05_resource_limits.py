@@ -1,12 +1,11 @@
 """Exercise 05 proven both ways: limits read back from the engine, a real OOM kill."""
 
-import shutil
 
 import pytest
 
 from helpers import check
 from helpers.checks import ex05_resource_limits as ex
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -78,7 +77,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
     text = edit(SOLVED)
     assert text != SOLVED
     dst = tmp_path / "ex05"
-    shutil.copytree(SOLUTION, dst)
+    solution_copy("05_resource_limits", dst)
     (dst / "compose.yaml").write_text(text)
     rep = check("05", path=dst)
     assert rep.error is None, rep.error

@@ -1,12 +1,11 @@
 """Exercise 10 proven both ways: a real docker stop, timed, with its exit code and logs."""
 
-import shutil
 
 import pytest
 
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -87,7 +86,7 @@ def test_wrong_answers_fail_exactly_their_item(
 ):
     assert (worker, dockerfile) != (WORKER, DOCKERFILE)
     dst = tmp_path / "ex10"
-    shutil.copytree(SOLUTION, dst)
+    solution_copy("10_graceful_shutdown", dst)
     (dst / "worker.py").write_text(worker)
     (dst / "Dockerfile").write_text(dockerfile)
     rep = check("10", path=dst)
