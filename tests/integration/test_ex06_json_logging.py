@@ -3,7 +3,6 @@ wrong logging setups each fail exactly the items they should."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
