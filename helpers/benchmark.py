@@ -196,6 +196,7 @@ def remove_built(run_label: str) -> int:
             with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
                 c.images.remove(im.id, force=True)
                 removed += 1
+            images.remove_stage_images(im.id)  # earlier stages of multi-stage variants
     return removed
 
 

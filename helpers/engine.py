@@ -272,9 +272,12 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
         "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)]
         # earlier build stages carry their base image's labels, so they are found by tag
         + (
-            [t for x in c.images.list(name=f"{TAG_PREFIX}stage/*") for t in x.tags]
-            if run is None
-            else []
+            [
+                t
+                for x in c.images.list(name=f"{TAG_PREFIX}stage/*")
+                for t in x.tags
+                if _is_stage_tag(t, run)
+            ]
         ),
     }
 
@@ -287,6 +290,11 @@ def _is_course_tag(tag: str) -> bool:
     return tag.rsplit("/", 1)[0].startswith(TAG_PREFIX) or tag.startswith(TAG_PREFIX)
 
 
+def _is_stage_tag(tag: str, run: str | None = None) -> bool:
+    prefix = f"{TAG_PREFIX}stage/" + (f"{run.lower()}-" if run else "")
+    return tag.startswith(prefix)
+
+
 def removable_images(include_base: bool = False, run: str | None = None) -> list[Any]:
     """The images :func:`clean` would remove, newest first.
 
@@ -295,16 +303,22 @@ def removable_images(include_base: bool = False, run: str | None = None) -> list
     replicates, and temp images only when the helpers tagged them under ``shipshape-``.
     """
     c = client()
-    out = []
+    # Earlier build stages the helpers tagged (see images.build): they carry their base
+    # image's labels, or none, so they are found by tag, not by label.
+    out = [
+        im
+        for im in c.images.list(name=f"{TAG_PREFIX}stage/*")
+        if im.tags and all(_is_stage_tag(t, run) for t in im.tags)
+    ]
     for im in c.images.list(filters=_managed_filter(run=run)):
         kind = im.labels.get(KIND_LABEL)
+        if any(im.id == o.id for o in out):
+            continue
         if kind == KIND_BASE:
             if include_base and im.labels.get(REPLICA_OF_LABEL) in im.tags:
                 out.append(im)
         elif kind == KIND_TEMP and (not im.tags or all(_is_course_tag(t) for t in im.tags)):
             out.append(im)
-        elif im.tags and all(t.startswith(f"{TAG_PREFIX}stage/") for t in im.tags):
-            out.append(im)  # an earlier build stage the helpers tagged (see images.build)
     out.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
     return out
 

@@ -250,17 +250,26 @@ def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
         try:
             if api.inspect_image(short).get("RepoTags"):
                 continue  # tagged by someone: not ours to track
-            api.tag(short, f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}", tag=f"stage{n}")
-            tags.append(f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}:stage{n}")
+            repo = _stage_repo(image_id)
+            api.tag(short, repo, tag=f"stage{n}")
+            tags.append(f"{repo}:stage{n}")
         except Exception:
             continue
     return tags
 
 
-def _remove_stage_images(image_id: str) -> None:
+def _stage_repo(image_id: str) -> str:
+    """``shipshape-stage/<run id>-<result id>``: findable by run (clean) and by result (remove)."""
+    return f"{STAGE_REPO}/{engine.RUN_ID.lower()}-{image_id.split(':')[-1][:12]}"
+
+
+def remove_stage_images(image_id: str) -> None:
+    """Remove the tagged earlier-stage images of the build that produced ``image_id``."""
     c = engine.client()
-    repo = f"{STAGE_REPO}/{image_id.split(':')[-1][:12]}"
-    for im in c.images.list(name=repo):
+    short = image_id.split(":")[-1][:12]
+    for im in c.images.list(name=f"{STAGE_REPO}/*"):
+        if not any(t.split(":")[0].endswith(f"-{short}") for t in im.tags):
+            continue
         try:
             c.images.remove(im.id, force=True)
         except Exception:
@@ -523,5 +532,5 @@ def remove(image: str) -> bool:
     try:
         c.images.get(im.id)
     except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too
-        _remove_stage_images(im.id)
+        remove_stage_images(im.id)
     return True

@@ -96,30 +96,11 @@ def baseline_size(slug: str, exercise: str) -> Baseline:
 
 
 def remove_tag(tag: str) -> bool:
-    """Remove one helper-made tag, and the image only if no other tag still names it.
+    """Remove one helper-made tag (and the image, with its stage images, if no tag is left).
 
-    :func:`helpers.images.remove` deletes by image id, which also drops every other tag of
-    the same image; a check that builds the same content twice (the learner's folder and its
-    own copy, or an untouched starter and the pristine baseline) gets identical image ids,
-    so each tag must go on its own.
+    Kept as a name for this module's callers; :func:`helpers.images.remove` does the work.
     """
-    import docker
-
-    c = engine.client()
-    try:
-        im = c.images.get(tag)
-    except docker.errors.ImageNotFound:
-        return False
-    if (
-        im.labels.get(engine.MANAGED_LABEL) != "true"
-        or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP
-    ):
-        raise PermissionError(f"{tag} was not built by the course helpers; not removing it.")
-    try:
-        c.images.remove(tag)
-    except docker.errors.APIError:  # a stopped container still uses it: force this tag away
-        c.images.remove(tag, force=True)
-    return True
+    return images.remove(tag)
 
 
 def step_cache(log: str) -> list[tuple[str, bool]]:
