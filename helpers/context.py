@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import random
 import tempfile
@@ -34,6 +33,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from . import images
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -355,34 +356,12 @@ def files_in_container(ctr: Container, folder: str) -> dict[str, int]:
 
     stream, _stat = ctr.get_archive(folder)
     out: dict[str, int] = {}
-    with tarfile.open(fileobj=_ChunkReader(stream), mode="r|") as tf:
+    with tarfile.open(fileobj=images.IterStream(stream), mode="r|") as tf:
         for m in tf:
             parts = m.name.split("/", 1)  # the archive's first component is folder's basename
             if len(parts) == 2 and (m.isfile() or m.issym()):
                 out[parts[1]] = m.size
     return dict(sorted(out.items()))
-
-
-class _ChunkReader(io.RawIOBase):
-    """A readable file object over an iterator of byte chunks (for streamed tar reading)."""
-
-    def __init__(self, chunks: Iterable[bytes]):
-        self.it = iter(chunks)
-        self.buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self.buf:
-            try:
-                self.buf = next(self.it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self.buf))
-        b[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
-        return n
 
 
 def fmt_bytes(n: float) -> str:

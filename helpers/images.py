@@ -384,7 +384,7 @@ def layer_files(image: str) -> list[dict[str, int]]:
     raw = engine.client().api.get_image(image)
     by_name: dict[str, dict[str, int]] = {}
     manifest = None
-    stream = _IterStream(raw)
+    stream = IterStream(raw)
     with tarfile.open(fileobj=stream, mode="r|") as outer:
         for m in outer:
             if not m.isfile():
@@ -434,7 +434,7 @@ class _Chain(io.RawIOBase):
         return len(data)
 
 
-class _IterStream(io.RawIOBase):
+class IterStream(io.RawIOBase):
     """A readable file object over an iterator of byte chunks."""
 
     def __init__(self, chunks: Iterable[bytes]):
