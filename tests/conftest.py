@@ -96,3 +96,15 @@ def solution_copy(slug: str, dest: Path) -> Path:
     with materialized(ROOT / "solutions" / slug) as src:
         shutil.copytree(src, dest)
     return dest
+
+
+def failed_items(report) -> set[str]:
+    """Names of the rubric items a report failed."""
+    return {r.name for r in report.results if not r.passed}
+
+
+def run_leftovers() -> dict[str, list[str]]:
+    """What this test session's run still has on the engine (empty kinds left out)."""
+    from helpers import engine
+
+    return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}

@@ -1,6 +1,7 @@
 """Measurements shared by the image-size checks (exercises 01 and 04).
 
-- :func:`baseline_size`: the size of a *pristine* starter image (kept in ``checks/data/``),
+- :func:`baseline_size`: the size of a *pristine* starter image (its Dockerfile and
+  requirements kept in ``checks/data/``),
   built by the check itself, so a learner editing ``exercises/`` cannot move the baseline.
   The measurement is cached on disk, keyed by the pristine files and the base images' ids.
 - :func:`step_cache`: which build steps the classic builder took from its layer cache.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -38,8 +40,23 @@ STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
 
 
 def pristine(slug: str) -> Path:
-    """The check's own untouched copy of an exercise's starter files."""
-    return DATA / slug
+    """The starter as shipped, for the size baseline: a fresh folder in the cache.
+
+    The files that decide the baseline's size (``Dockerfile``, ``requirements.txt``) come from
+    the check's own untouched copies in ``checks/data/``, so a learner editing ``exercises/``
+    cannot move the baseline; the app code and sample data come from the course's
+    ``exercises/<slug>`` (one copy of the app, and its few kB do not move the figure). A
+    ``.dockerignore`` the learner added is left out: the shipped starter has none.
+    """
+    dest = settings.cache_dir() / "pristine" / str(os.getpid()) / slug
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(
+        settings.repo_root() / "exercises" / slug,
+        dest,
+        ignore=shutil.ignore_patterns("__pycache__", ".dockerignore"),
+    )
+    shutil.copytree(DATA / slug, dest, dirs_exist_ok=True)
+    return dest
 
 
 def _digest_files(folder: Path) -> str:

@@ -7,7 +7,7 @@ Rubric (13 points), every item measured on the engine:
   compared line by line with ``data/01_optimize_image.expected.csv``
 - curl is still there (1): the ops team's requirement, ``curl --version`` exits 0
 - it is much smaller than the starter (3): measured against the *pristine* starter (built by
-  the check from ``checks/data/01_optimize_image``); full credit at <= ``FULL_RATIO`` of
+  the check from the Dockerfile and requirements kept in ``checks/data/01_optimize_image``); full credit at <= ``FULL_RATIO`` of
   its size, partial credit in proportion to the drop
 - no apt lists and no pip cache in the final filesystem (2): read from the image's layers
 - no bytes wasted on files a later layer deletes or overwrites (2): dive-style wasted bytes

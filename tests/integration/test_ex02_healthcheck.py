@@ -9,7 +9,7 @@ import pytest
 
 from helpers import check, engine
 from helpers.checks import ex02_healthcheck as ex
-from tests.conftest import ROOT, solution_copy
+from tests.conftest import ROOT, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -17,15 +17,11 @@ SOLUTION = ROOT / "solutions" / "02_healthcheck"
 ALL = {ex.HEALTHY, ex.FAULT, ex.DEPENDS, ex.OPTIONS}
 
 
-def failed(rep):
-    return {r.name for r in rep.results if not r.passed}
-
-
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
     rep = check("02")
     assert rep.error is None, rep.error
-    assert failed(rep) == ALL, str(rep)
+    assert failed_items(rep) == ALL, str(rep)
     by = {r.name: r for r in rep.results}
     assert "healthcheck" in by[ex.HEALTHY].hint and "urllib" in by[ex.HEALTHY].hint
     assert "service_healthy" in by[ex.DEPENDS].hint
@@ -99,7 +95,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
     assert text != SOLVED
     rep = check("02", path=variant(tmp_path, compose_text=text))
     assert rep.error is None, rep.error
-    assert failed(rep) == failing, str(rep)
+    assert failed_items(rep) == failing, str(rep)
     first = next(r for r in rep.results if r.name in failing)
     assert hint_word in first.hint, first.hint
     for r in rep.results:

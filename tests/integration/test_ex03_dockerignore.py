@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import check, engine
+from helpers import check
 from helpers.checks import ex03_dockerignore as ex03
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,10 +20,6 @@ SIZE, RUNS, SECRET, CLUTTER = ex03.ITEM_SIZE, ex03.ITEM_RUNS, ex03.ITEM_SECRET, 
 
 def _scratch_dirs() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("shipshape-ex03-*")}
-
-
-def _mine_left() -> dict[str, list[str]]:
-    return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}
 
 
 def _variant(tmp_path: Path, ignore: str) -> Path:
@@ -45,7 +41,7 @@ def test_starter_fails_with_hints(base_images):
     assert "/app/.env" in by[SECRET].hint and "`.env`" in by[SECRET].hint
     assert "`.git`" in by[CLUTTER].hint and "`data/`" in by[CLUTTER].hint
     assert rep.score == 3
-    assert not _mine_left() and _scratch_dirs() == scratch
+    assert not run_leftovers() and _scratch_dirs() == scratch
 
 
 def test_solution_passes(base_images):
@@ -56,7 +52,7 @@ def test_solution_passes(base_images):
     assert ev["context_bytes_with"] <= ev["limit_bytes"]
     assert ev["ratio"] > 100  # 37 MB of clutter left behind
     assert ev["build_seconds_with"] is not None and ev["build_seconds_without"] is not None
-    assert not _mine_left()
+    assert not run_leftovers()
 
 
 @pytest.mark.parametrize(
@@ -86,7 +82,7 @@ def test_wrong_answers_fail_exactly_their_items(tmp_path, base_images, ignore, f
     for r in rep.failed():
         assert r.hint, f"{r.name} failed without a hint"
     assert any(hint_has in r.hint for r in rep.failed()), str(rep)
-    assert not _mine_left()
+    assert not run_leftovers()
 
 
 def test_partial_credit_for_halving_the_context(tmp_path, base_images):

@@ -1,11 +1,10 @@
 """Exercise 05 proven both ways: limits read back from the engine, a real OOM kill."""
 
-
 import pytest
 
 from helpers import check
 from helpers.checks import ex05_resource_limits as ex
-from tests.conftest import ROOT, solution_copy
+from tests.conftest import ROOT, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -18,15 +17,11 @@ ETL_LIMITS = "        limits:\n          memory: 2G"
 assert DB_LIMITS in SOLVED and ETL_LIMITS in SOLVED
 
 
-def failed(rep):
-    return {r.name for r in rep.results if not r.passed}
-
-
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
     rep = check("05")
     assert rep.error is None, rep.error
-    assert failed(rep) == {ex.LIMITS, ex.OOM, ex.DB_ALIVE}, str(rep)
+    assert failed_items(rep) == {ex.LIMITS, ex.OOM, ex.DB_ALIVE}, str(rep)
     by = {r.name: r for r in rep.results}
     assert by[ex.LIMITS].points_earned == 0 and "limits:" in by[ex.LIMITS].hint
     assert "memory limit" in by[ex.OOM].message  # the hog is never run without a limit
@@ -81,7 +76,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
     (dst / "compose.yaml").write_text(text)
     rep = check("05", path=dst)
     assert rep.error is None, rep.error
-    assert failed(rep) == failing, str(rep)
+    assert failed_items(rep) == failing, str(rep)
     first = next(r for r in rep.results if r.name in failing)
     assert hint_word in first.hint, first.hint
     for r in rep.results:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import check, engine
+from helpers import check
 from helpers.checks import ex06_json_logging as ex06
-from tests.conftest import ROOT, solution_copy
+from tests.conftest import ROOT, run_leftovers, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -21,10 +21,6 @@ JSON, KEYS, EXC, FILES, LEVEL = (
     ex06.ITEM_LEVEL,
 )
 SOLUTION = ROOT / "solutions" / "06_json_logging"
-
-
-def _mine_left() -> dict[str, list[str]]:
-    return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}
 
 
 def _variant(tmp_path: Path, **edits: tuple[str, str]) -> Path:
@@ -48,7 +44,7 @@ def test_starter_fails_with_hints(base_images):
     assert by[JSON].evidence["lines"] > 0 and by[JSON].evidence["json_records"] == 0
     assert "log.exception" in by[EXC].hint
     assert rep.score == 2
-    assert not _mine_left()
+    assert not run_leftovers()
 
 
 def test_solution_passes(base_images):
@@ -58,7 +54,7 @@ def test_solution_passes(base_images):
     by = {r.name: r for r in rep.results}
     assert "Traceback" in by[EXC].evidence["record"]["exception"]
     assert by[LEVEL].evidence["levels_with_LOG_LEVEL_WARNING"] == {"WARNING": 1, "ERROR": 1}
-    assert not _mine_left()
+    assert not run_leftovers()
 
 
 FILE_AND_STDOUT = (
@@ -121,7 +117,7 @@ def test_wrong_answers_fail_exactly_their_items(tmp_path, base_images, edits, fa
     for r in rep.failed():
         assert r.hint, f"{r.name} failed without a hint"
     assert any(hint_has in r.hint for r in rep.failed()), str(rep)
-    assert not _mine_left()
+    assert not run_leftovers()
 
 
 def test_file_only_logging_leaves_docker_logs_empty(tmp_path, base_images):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from helpers import check
 from helpers.audit import audit_static
 from helpers.checks import ex07_production_pipeline as ex07
-from tests.conftest import ROOT
+from tests.conftest import ROOT, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -18,22 +17,10 @@ STARTER = ROOT / "exercises" / "07_production_pipeline"
 SOLUTION = ROOT / "solutions" / "07_production_pipeline"
 
 
-def solved_copy(tmp_path: Path) -> Path:
-    """The reference solution as a learner would have it: starter files + the solution's."""
-    dest = tmp_path / "07_production_pipeline"
-    shutil.copytree(STARTER, dest)
-    shutil.copytree(SOLUTION, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("OVERLAY"))
-    return dest
-
-
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path.name}"
     path.write_text(text.replace(old, new))
-
-
-def failed(rep) -> set[str]:
-    return {r.name for r in rep.results if not r.passed}
 
 
 def test_naive_dockerfile_constant_matches_the_starter():
@@ -44,7 +31,7 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
     rep = check("07")
     assert rep.error is None and not rep.passed
-    bad = failed(rep)
+    bad = failed_items(rep)
     for name in (
         "checklist: multi-stage build (build tools not in the final image)",
         "checklist: runs as a non-root user",
@@ -70,14 +57,14 @@ def test_solution_passes(base_images, resource_counts):
 
 
 def test_password_in_env_fails_the_secret_items(tmp_path, base_images):
-    proj = solved_copy(tmp_path)
+    proj = solution_copy("07_production_pipeline", tmp_path / "07_production_pipeline")
     edit(
         proj / "compose.yaml",
         "      DB_PASSWORD_FILE: /run/secrets/db_password\n",
         "      DB_PASSWORD_FILE: /run/secrets/db_password\n      DB_PASSWORD: etl-dev-password\n",
     )
     rep = check("07", path=proj)
-    assert failed(rep) == {
+    assert failed_items(rep) == {
         "checklist: no secrets baked into the image or its config",
         "the password is never in an image or in docker inspect",
     }, str(rep)
@@ -85,7 +72,7 @@ def test_password_in_env_fails_the_secret_items(tmp_path, base_images):
 
 def test_health_check_that_cannot_fail_is_caught(tmp_path, base_images):
     """The stack still reports healthy, which is exactly the problem: only the probe item fails."""
-    proj = solved_copy(tmp_path)
+    proj = solution_copy("07_production_pipeline", tmp_path / "07_production_pipeline")
     df = proj / "Dockerfile"
     text = df.read_text()
     start = text.index("HEALTHCHECK")
@@ -95,7 +82,7 @@ def test_health_check_that_cannot_fail_is_caught(tmp_path, base_images):
         "    CMD python -c \"print('healthy')\" || exit 1\n" + text[end:]
     )
     rep = check("07", path=proj)
-    assert failed(rep) == {"checklist: health checks defined (and able to fail)"}, str(rep)
+    assert failed_items(rep) == {"checklist: health checks defined (and able to fail)"}, str(rep)
 
 
 @pytest.mark.parametrize(
@@ -119,7 +106,7 @@ def test_health_check_that_cannot_fail_is_caught(tmp_path, base_images):
 )
 def test_static_wrong_answers_fail_exactly_their_checklist_item(tmp_path, mutate, item):
     """Judged by the same checklist items the full check scores (no stack needed)."""
-    proj = solved_copy(tmp_path)
+    proj = solution_copy("07_production_pipeline", tmp_path / "07_production_pipeline")
     mutate(proj)
     results = ex07.checklist_results(audit_static(proj))
     assert {r.name for r in results if not r.passed} == {item}

@@ -1,26 +1,16 @@
 """Exercise 08 proven both ways: starter fails with hints, solution passes, wrong answers fail
 exactly their item."""
 
-import shutil
-
 import pytest
 
 from helpers import check
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 STARTER = ROOT / "exercises" / "08_ci_gate"
 SOLUTION = ROOT / "solutions" / "08_ci_gate"
 WORKFLOW = ".github/workflows/docker.yml"
-
-
-def solved_copy(tmp_path):
-    """The starter with the solution's files laid over it (what a learner who solved it has)."""
-    dest = tmp_path / "ex08"
-    shutil.copytree(STARTER, dest)
-    shutil.copytree(SOLUTION, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("OVERLAY"))
-    return dest
 
 
 def test_starter_fails_with_hints(base_images, resource_counts):
@@ -126,7 +116,7 @@ def _without_size_step(text: str) -> str:
     ids=["push-before-scan", "no-size-gate", "scan-never-fails"],
 )
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, mutate, failing):
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("08_ci_gate", tmp_path / "ex08")
     wf = folder / WORKFLOW
     wf.write_text(mutate(wf.read_text()))
     rep = check("08", path=folder)
@@ -139,7 +129,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, mutate, fa
 
 def test_size_limit_too_generous_is_caught_by_running_the_step(tmp_path, base_images):
     """A size step that compares with 5 GB lets the 1 GB image through: measured, not read."""
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("08_ci_gate", tmp_path / "ex08")
     wf = folder / WORKFLOW
     wf.write_text(wf.read_text().replace("500 * 1000 * 1000", "5000 * 1000 * 1000"))
     rep = check("08", path=folder)
@@ -150,7 +140,7 @@ def test_size_limit_too_generous_is_caught_by_running_the_step(tmp_path, base_im
 
 
 def test_continue_on_error_and_always_push_are_caught(tmp_path, base_images):
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("08_ci_gate", tmp_path / "ex08")
     wf = folder / WORKFLOW
     text = wf.read_text().replace(
         "      - name: Size gate (fail over 500 MB)\n",

@@ -1,11 +1,9 @@
 """Exercise 09 proven both ways: the harness really measures, and the rubric judges the table."""
 
-import shutil
-
 import pytest
 
 from helpers import benchmark, check
-from tests.conftest import ROOT
+from tests.conftest import ROOT, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,13 +18,6 @@ ALL_ITEMS = {
     "cold builds ran without the layer cache",
     "warm rebuilds are faster than the cold builds",
 }
-
-
-def solved_copy(tmp_path):
-    dest = tmp_path / "ex09"
-    shutil.copytree(STARTER, dest)
-    shutil.copytree(SOLUTION, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("OVERLAY"))
-    return dest
 
 
 def test_starter_fails_with_hints(base_images, resource_counts):
@@ -103,7 +94,7 @@ def _drop_rows(text: str) -> str:
     ids=["rows-missing", "cold-with-cache", "final-stage-is-builder"],
 )
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing):
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("09_benchmark", tmp_path / "ex09")
     edit(folder)
     rep = check("09", path=folder)
     assert rep.error is None, rep.error
@@ -114,7 +105,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
 
 
 def test_harness_rejects_bad_config(tmp_path):
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("09_benchmark", tmp_path / "ex09")
     with pytest.raises(FileNotFoundError, match=r"Dockerfile\.nope"):
         benchmark.run(folder, [benchmark.Variant("x", "Dockerfile.nope")])
     with pytest.raises(ValueError, match="unique"):
@@ -126,7 +117,7 @@ def test_harness_rejects_bad_config(tmp_path):
 
 def test_harness_saves_csv_and_removes_its_images(tmp_path, base_images, resource_counts):
     before = resource_counts()
-    folder = solved_copy(tmp_path)
+    folder = solution_copy("09_benchmark", tmp_path / "ex09")
     df = benchmark.run(
         folder,
         [

@@ -1,11 +1,10 @@
 """Exercise 10 proven both ways: a real docker stop, timed, with its exit code and logs."""
 
-
 import pytest
 
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
-from tests.conftest import ROOT, solution_copy
+from tests.conftest import ROOT, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,15 +18,11 @@ HANDLERS = (
 assert EXEC_CMD in DOCKERFILE and HANDLERS in WORKER
 
 
-def failed(rep):
-    return {r.name for r in rep.results if not r.passed}
-
-
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
     rep = check("10")
     assert rep.error is None, rep.error
-    assert failed(rep) == {ex.QUICK, ex.EXIT0, ex.CLEANUP, ex.EXEC}, str(rep)
+    assert failed_items(rep) == {ex.QUICK, ex.EXIT0, ex.CLEANUP, ex.EXEC}, str(rep)
     by = {r.name: r for r in rep.results}
     assert by[ex.QUICK].evidence["stop_seconds"] >= ex.GRACE_S - 0.5  # waited out the grace
     assert by[ex.EXIT0].evidence["exit_code"] == 137
@@ -91,7 +86,7 @@ def test_wrong_answers_fail_exactly_their_item(
     (dst / "Dockerfile").write_text(dockerfile)
     rep = check("10", path=dst)
     assert rep.error is None, rep.error
-    assert failed(rep) == failing, str(rep)
+    assert failed_items(rep) == failing, str(rep)
     first = next(r for r in rep.results if r.name in failing)
     assert hint_word in first.hint, first.hint
     for r in rep.results:
