@@ -88,6 +88,15 @@ def cmd_leftovers(args: argparse.Namespace) -> int:
 
     left = engine.leftovers()
     _print_json(left)
+    from . import images
+
+    kept = images.cache_entries()
+    if kept:  # not leftovers: the layer cache that makes the next check fast (bounded)
+        print(
+            f"layer cache kept (not leftovers): {len(kept)} builds, "
+            f"{images.cache_bytes(kept) / 1e6:.0f} MB; `clean --all` removes it",
+            file=sys.stderr,
+        )
     return 1 if any(left.values()) else 0
 
 
@@ -134,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--path", help="the folder to check (default exercises/NN_*)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(fn=cmd_check)
-    a = sub.add_parser("audit", help="the Quick Checklist on a project folder (Dockerfile, compose)")
+    a = sub.add_parser(
+        "audit", help="the Quick Checklist on a project folder (Dockerfile, compose)"
+    )
     a.add_argument("path", help="project folder with a Dockerfile (and optionally compose.yaml)")
     a.add_argument("--image", help="also look inside this built image")
     a.add_argument("--json", action="store_true")
@@ -145,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     gate_arguments(g)
     g.set_defaults(fn=cmd_gate)
     cl = sub.add_parser("clean", help="remove what the course created (by label only)")
-    cl.add_argument("--all", action="store_true", help="base-image replicas too")
+    cl.add_argument(
+        "--all", action="store_true", help="base-image replicas and the layer cache too"
+    )
     cl.set_defaults(fn=cmd_clean)
     lo = sub.add_parser("leftovers", help="list temporary resources still present (exit 1 if any)")
     lo.set_defaults(fn=cmd_leftovers)

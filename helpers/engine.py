@@ -30,6 +30,11 @@ RUN_LABEL = f"{LABEL_PREFIX}.run"
 REPLICA_OF_LABEL = f"{LABEL_PREFIX}.replica.of"
 KIND_TEMP = "temp"
 KIND_BASE = "base-replica"
+#: Layer cache a check leaves behind (see :func:`helpers.images.keep_as_cache`): kept by
+#: :func:`clean`, removed by ``clean(include_base=True)`` (``clean --all``).
+KIND_CACHE = "cache"
+EXERCISE_LABEL = f"{LABEL_PREFIX}.exercise"
+CACHE_REPO = "shipshape-cache"
 
 #: One id per Python process: every resource made in this kernel/CLI run carries it.
 #: ``$SHIPSHAPE_RUN_ID`` makes several processes share one (a test session and the
@@ -295,8 +300,13 @@ def _is_stage_tag(tag: str, run: str | None = None) -> bool:
     return tag.startswith(prefix)
 
 
-def removable_images(include_base: bool = False, run: str | None = None) -> list[Any]:
+def removable_images(
+    include_base: bool = False, run: str | None = None, include_cache: bool | None = None
+) -> list[Any]:
     """The images :func:`clean` would remove, newest first.
+
+    The layer cache (kind ``cache``) counts only with ``include_cache`` (default: with
+    ``include_base``, so ``clean --all`` removes it and ``clean`` keeps it).
 
     Labels are inherited: a learner's ``FROM python:3.11-slim`` image carries the replica's
     labels too. So a base replica counts only when it is tagged with the very name it
@@ -319,6 +329,13 @@ def removable_images(include_base: bool = False, run: str | None = None) -> list
                 out.append(im)
         elif kind == KIND_TEMP and (not im.tags or all(_is_course_tag(t) for t in im.tags)):
             out.append(im)
+        elif (
+            kind == KIND_CACHE
+            and (include_base if include_cache is None else include_cache)
+            and im.tags
+            and all(t.startswith(CACHE_REPO + "/") for t in im.tags)
+        ):
+            out.append(im)  # layer cache: removing it deletes its untagged parent layers too
     out.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
     return out
 
@@ -327,7 +344,8 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
     """Remove what the course created, by label only. A learner's own things are never touched.
 
     Args:
-        include_base: also remove the base-image replicas (slow to rebuild).
+        include_base: also remove the base-image replicas (slow to rebuild) and the layer
+            cache the checks keep (``shipshape-cache/...``, kind ``cache``).
         run: only this run id (default: every run).
 
     Returns:

@@ -50,3 +50,28 @@ def extra_ca_file() -> Path | None:
 def default_timeout_s() -> float:
     """Default deadline for builds and waits, in seconds (``$SHIPSHAPE_TIMEOUT``, 600)."""
     return float(os.environ.get("SHIPSHAPE_TIMEOUT", "600"))
+
+
+#: Layer reuse across checks (see :mod:`helpers.images`): ``0``/``off`` turns it off.
+BUILD_CACHE_ENV = "SHIPSHAPE_BUILD_CACHE"
+BUILD_CACHE_KEEP_ENV = "SHIPSHAPE_BUILD_CACHE_KEEP"
+BUILD_CACHE_MAX_GB_ENV = "SHIPSHAPE_BUILD_CACHE_MAX_GB"
+
+
+def build_cache_enabled() -> bool:
+    """Whether a check's removed image stays behind as layer cache (``$SHIPSHAPE_BUILD_CACHE``).
+
+    >>> import os; os.environ.pop("SHIPSHAPE_BUILD_CACHE", None); build_cache_enabled()
+    True
+    """
+    return os.environ.get(BUILD_CACHE_ENV, "1").strip().lower() not in ("0", "off", "no", "false")
+
+
+def build_cache_keep() -> int:
+    """How many cached builds each exercise keeps (``$SHIPSHAPE_BUILD_CACHE_KEEP``, 3)."""
+    return max(1, int(os.environ.get(BUILD_CACHE_KEEP_ENV, "3")))
+
+
+def build_cache_max_bytes() -> int:
+    """Size bound of the whole layer cache (``$SHIPSHAPE_BUILD_CACHE_MAX_GB``, 6 GB)."""
+    return int(float(os.environ.get(BUILD_CACHE_MAX_GB_ENV, "6")) * 1e9)

@@ -23,6 +23,7 @@ slim base with the cleanup in a later layer wastes ~20 MB.
 from __future__ import annotations
 
 import shutil
+import uuid
 from pathlib import Path
 
 from .. import containers, images
@@ -242,7 +243,8 @@ def run(path: Path) -> Report:
         try:
             first = images.build(ctx, tag_a, on_event=None, timeout_s=900, exercise=EXERCISE)
             app = ctx / APP
-            app.write_text(app.read_text() + "\n# a code-only change made by the check\n")
+            # unique per check: a change seen before would be served from the layer cache
+            app.write_text(app.read_text() + f"\n# a code-only change ({uuid.uuid4().hex})\n")
             second = images.build(ctx, tag_b, on_event=None, timeout_s=900, exercise=EXERCISE)
         finally:
             sc.remove_tag(tag_b)

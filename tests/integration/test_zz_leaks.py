@@ -16,6 +16,20 @@ def test_no_managed_resources_left(docker_client):
     assert left == {"containers": [], "networks": [], "volumes": [], "images": []}, left
     if os.environ.get("CI"):  # alone on the engine: nothing of any run may remain either
         assert engine.leftovers() == left, engine.leftovers()
+    # The layer cache the checks keep on purpose is not a leak: every image of it is tagged
+    # under shipshape-cache/ and bounded; and nothing of this run is left untagged and unused.
+    from helpers import images, settings
+
+    entries = images.cache_entries()
+    assert all(t.startswith(engine.CACHE_REPO + "/") for e in entries for t in e["tags"])
+    per: dict[str, int] = {}
+    for e in entries:
+        per[e["exercise"]] = per.get(e["exercise"], 0) + 1
+    assert all(n <= settings.build_cache_keep() for n in per.values()), per
+    dangling = docker_client.images.list(
+        filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
+    )
+    assert not dangling, [im.id for im in dangling]
     # and the helpers' own cleanup is label-scoped: base images are still here
     from helpers import baseimages
 

@@ -1,0 +1,116 @@
+"""Layer reuse across checks: a removed check image stays behind as cache, never stale.
+
+Built on debian:bookworm-slim with a made-up exercise number, so the real exercises' cache
+is not touched; every test drops its own cache entries at the end.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import containers, engine, images
+from helpers.checks import _size_common as sc
+
+pytestmark = [pytest.mark.docker]
+
+EX = "97"  # no such exercise: this file's own cache entries
+
+
+@pytest.fixture
+def own_cache(docker_client):
+    docker_client.images.get("debian:bookworm-slim")  # the only base these tests use
+    images.clear_cache(exercise=EX)
+    yield
+    images.clear_cache(exercise=EX)
+    assert not [e for e in images.cache_entries() if e["exercise"] == EX]
+
+
+def _project(ctx, message: str) -> None:
+    ctx.write(
+        "Dockerfile",
+        "FROM debian:bookworm-slim\n"
+        "RUN echo dependency-layer > /dep.txt\n"
+        "COPY app.txt /app.txt\n"
+        'CMD ["cat", "/app.txt"]\n',
+    )
+    ctx.write("app.txt", message + "\n")
+
+
+def _output(tag: str) -> str:
+    with containers.running(tag) as ctr:
+        containers.wait_for_exit(ctr, timeout_s=60)
+        return ctr.logs().decode().strip()
+
+
+def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache):
+    tag = images.temp_tag("ex97", tmp_context)
+    _project(tmp_context, "first")
+    first = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    assert _output(tag) == "first"
+    images.remove(tag)  # what every check does at teardown
+    assert not engine.leftovers(run=engine.RUN_ID)["images"]  # the temp tag is gone...
+    kept = [e for e in images.cache_entries() if e["exercise"] == EX]
+    assert len(kept) == 1 and kept[0]["group"] == first.image_id.split(":")[-1][:12]  # ...cached
+
+    again = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    steps = sc.step_cache(again.log)
+    assert all(c for s, c in steps if not s.startswith("FROM")), steps  # unchanged: all cached
+    images.remove(tag)
+
+    _project(tmp_context, "second")  # one file changes: from its COPY on, nothing is reused
+    changed = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    steps = dict(sc.step_cache(changed.log))
+    assert steps["RUN echo dependency-layer > /dep.txt"] is True
+    assert steps["COPY app.txt /app.txt"] is False
+    assert changed.image_id != first.image_id
+    assert _output(tag) == "second"  # the verdict follows the change, never the stale image
+    images.remove(tag)
+    assert len([e for e in images.cache_entries() if e["exercise"] == EX]) == 2
+
+
+def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch):
+    monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_KEEP", "2")
+    tag = images.temp_tag("ex97", tmp_context)
+    groups = []
+    for n in range(3):
+        _project(tmp_context, f"version {n}")
+        groups.append(images.build(tmp_context, tag, on_event=None, exercise=EX).image_id[7:19])
+        images.remove(tag)
+    kept = [e["group"] for e in images.cache_entries() if e["exercise"] == EX]
+    assert kept == [groups[2], groups[1]]  # newest first; the oldest was evicted
+    engine.clean(run=engine.RUN_ID)  # plain clean keeps the cache
+    assert [e["group"] for e in images.cache_entries() if e["exercise"] == EX] == kept
+    # clean --all would remove it (asked without removing anything of other runs)
+    ids = {im.id for im in engine.removable_images(include_cache=True, run=engine.RUN_ID)}
+    assert {i for e in images.cache_entries() if e["exercise"] == EX for i in e["ids"]} <= ids
+
+
+def test_multi_stage_stages_move_under_the_cache(tmp_context, own_cache, docker_client):
+    tmp_context.write(
+        "Dockerfile",
+        "FROM debian:bookworm-slim AS builder\nRUN echo built > /artifact\n"
+        "FROM debian:bookworm-slim\nCOPY --from=builder /artifact /artifact\n",
+    )
+    tag = images.temp_tag("ex97-stages", tmp_context)
+    res = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    assert len(res.stage_images) == 1
+    images.remove(tag)
+    assert not run_images()  # neither the temp tag nor the stage tag is left as a leak
+    (entry,) = [e for e in images.cache_entries() if e["exercise"] == EX]
+    assert len(entry["ids"]) == 2  # the final image and the builder stage
+    again = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    assert again.cached_steps == again.steps - 2, again.log  # all but FROM x2 (and LABEL)
+    images.remove(tag)
+
+
+def test_cache_off_removes_everything(tmp_context, own_cache, monkeypatch):
+    monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE", "0")
+    tag = images.temp_tag("ex97", tmp_context)
+    _project(tmp_context, "off")
+    images.build(tmp_context, tag, on_event=None, exercise=EX)
+    images.remove(tag)
+    assert not [e for e in images.cache_entries() if e["exercise"] == EX]
+
+
+def run_images() -> list[str]:
+    return engine.leftovers(run=engine.RUN_ID)["images"]
