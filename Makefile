@@ -23,7 +23,7 @@ lab: venv
 test: venv
 	$(PY) -m helpers images --quiet
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	    -p no:cacheprovider --doctest-modules helpers
+	    -p no:cacheprovider --durations=25 --doctest-modules helpers
 
 ## Quick: no engine needed
 test-unit: venv
