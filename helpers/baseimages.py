@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -79,6 +80,10 @@ CATALOG: tuple[BaseImage, ...] = (
 REQUIRED = tuple(i.name for i in CATALOG if i.offline)
 
 CA_LABEL = f"{engine.LABEL_PREFIX}.extra-ca"
+#: The package-cache layer (see :mod:`helpers.pkgcache`): its config digest, and the image below.
+PKG_CACHE_LABEL = f"{engine.LABEL_PREFIX}.package-cache"
+PKG_CACHE_PARENT_LABEL = f"{PKG_CACHE_LABEL}.parent"
+APT_CONF = "/etc/apt/apt.conf.d/00shipshape-package-cache"
 REPLICA_LABEL = f"{engine.LABEL_PREFIX}.replica"
 
 
@@ -269,6 +274,63 @@ def apply_extra_ca(name: str, ca_file: Path) -> bool:
     return True
 
 
+def apply_package_cache(name: str, cfg: Any) -> bool:
+    """Give ``name`` a thin layer that points pip and apt at the package cache ``cfg``.
+
+    pip: ``PIP_INDEX_URL`` / ``PIP_TRUSTED_HOST`` (plus a short timeout and one retry, so a
+    cache that went away fails a build in seconds, not minutes); apt: an ``Acquire::http::Proxy``
+    file. Idempotent; a layer for another cache address replaces the old one (never stacks).
+    Returns True when a layer was added.
+    """
+    from . import images
+
+    im = _get(name)
+    if im is None:
+        return False
+    if im.labels.get(PKG_CACHE_LABEL) == cfg.digest:
+        return False
+    remove_package_cache(name)
+    im = _get(name)
+    with tempfile.TemporaryDirectory(prefix="shipshape-pkgcache-") as tmp:
+        Path(tmp, "apt.conf").write_text(
+            f'Acquire::http::Proxy "{cfg.apt_proxy}";\n'
+            'Acquire::Retries "1";\nAcquire::http::Timeout "20";\n'
+        )
+        Path(tmp, "Dockerfile").write_text(
+            f"FROM {im.id}\n"
+            f"COPY apt.conf {APT_CONF}\n"
+            f"ENV PIP_INDEX_URL={cfg.pip_index_url} PIP_TRUSTED_HOST={cfg.host} "
+            "PIP_DEFAULT_TIMEOUT=20 PIP_RETRIES=1\n"
+        )
+        images.build(
+            tmp,
+            tag=name,
+            labels={PKG_CACHE_LABEL: cfg.digest, PKG_CACHE_PARENT_LABEL: im.id},
+            on_event=None,
+            kind=im.labels.get(engine.KIND_LABEL, "base-package-cache"),
+            check_package_cache=False,
+        )
+    return True
+
+
+def remove_package_cache(name: str) -> bool:
+    """Take the package-cache layer off ``name``: the tag goes back to the image below it."""
+    import docker
+
+    im = _get(name)
+    if im is None or not im.labels.get(PKG_CACHE_LABEL):
+        return False
+    parent = im.labels.get(PKG_CACHE_PARENT_LABEL, "")
+    if _get(parent) is None:
+        return False  # the plain image is gone: keep the layer rather than lose the tag
+    repo, _, tag = name.partition(":")
+    engine.client().api.tag(parent, repo, tag=tag or "latest")
+    # the layer image, now untagged; a container or image still using it keeps it
+    with contextlib.suppress(docker.errors.APIError):
+        engine.client().images.remove(im.id, noprune=True)
+    return True
+
+
 def ensure(
     name: str, on_line: Callable[[str], None] | None = None, allow_replica: bool = True
 ) -> ImageStatus:
@@ -300,8 +362,20 @@ def ensure(
             if not route:
                 return _status(entry, "unavailable", t0, detail if entry.offline else entry.note)
     ca = settings.extra_ca_file()
-    if ca is not None and entry.has_pip and apply_extra_ca(name, ca):
-        say(f"{name}: added trust layer for {ca}")
+    if ca is not None and entry.has_pip:
+        cur = _get(name)
+        if cur is not None and cur.labels.get(CA_LABEL) != _ca_digest(ca):
+            remove_package_cache(name)  # the trust layer goes below the package-cache layer
+        if apply_extra_ca(name, ca):
+            say(f"{name}: added trust layer for {ca}")
+    from . import pkgcache
+
+    cfg = pkgcache.config()
+    if cfg is not None and entry.offline:
+        if apply_package_cache(name, cfg):
+            say(f"{name}: pip and apt now use the package cache ({cfg.pip_index_url})")
+    elif remove_package_cache(name):
+        say(f"{name}: package-cache layer taken off ({pkgcache.ENV} is not set)")
     im = _get(name)
     if route == "local" and im is not None and im.labels.get(REPLICA_LABEL) == "true":
         route = "replica"  # built earlier by us: say so, it is not the official image

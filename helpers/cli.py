@@ -1,4 +1,4 @@
-"""``python -m helpers doctor|images|check|clean|bundle|leftovers``.
+"""``python -m helpers doctor|images|check|clean|bundle|leftovers|cache``.
 
 Exit codes: 0 success; 1 a check or preflight item failed; 2 the command could not run
 (no engine, missing folder), always with a message that says what to do and no traceback.
@@ -123,6 +123,44 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if rep.ok else 1
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from . import pkgcache
+
+    try:
+        if args.action == "start":
+            _print_json(
+                pkgcache.start(
+                    offline=args.offline,
+                    upstream_proxy=args.upstream_proxy,
+                    timeout_s=args.timeout,
+                )
+            )
+            if pkgcache.config() is None:
+                print(
+                    f"builds do not use it yet: export {pkgcache.ENV}=auto "
+                    "(or this machine's address for other laptops), then "
+                    "`python -m helpers images`",
+                    file=sys.stderr,
+                )
+        elif args.action == "stop":
+            _print_json({"stopped": pkgcache.stop()})
+        elif args.action == "status":
+            st = pkgcache.status()
+            _print_json(st)
+            return 0 if st["devpi"] and st["apt-cacher-ng"] else 1
+        elif args.action == "warm":
+            rows = pkgcache.warm(on_line=print)
+            return 0 if all(r["ok"] for r in rows) else 1
+        elif args.action == "export":
+            _print_json(pkgcache.export(args.path))
+        elif args.action == "import":
+            _print_json(pkgcache.import_(args.path))
+    except pkgcache.PackageCacheError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m helpers",
@@ -168,6 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", help="tarball path (default ~/.cache/shipshape/base-images.tar)"
     )
     b.set_defaults(fn=cmd_bundle)
+    pc = sub.add_parser(
+        "cache",
+        help="package cache for builds (PyPI + Debian): start|stop|status|warm|export|import",
+    )
+    pc.add_argument("action", choices=["start", "stop", "status", "warm", "export", "import"])
+    pc.add_argument(
+        "path", nargs="?", help="archive for export/import (default: beside the image bundle)"
+    )
+    pc.add_argument("--offline", action="store_true", help="serve only what is cached")
+    pc.add_argument("--upstream-proxy", help="send upstream requests through this proxy")
+    pc.add_argument("--timeout", type=float, default=120.0, help="start deadline, seconds")
+    pc.set_defaults(fn=cmd_cache)
     return p
 
 

@@ -85,6 +85,7 @@ def build(
     timeout_s: float | None = None,
     on_event: Callable[[BuildEvent], None] | None = _plain_progress,
     kind: str = engine.KIND_TEMP,
+    check_package_cache: bool = True,
     **label_extra: str,
 ) -> BuildResult:
     """Build ``path`` with the engine's builder and return the image id and the full log.
@@ -102,6 +103,8 @@ def build(
         timeout_s: deadline for the whole build; the build is cancelled when it passes.
         on_event: called with each progress line; None for silence.
         kind: the ``io.shipshape.kind`` label.
+        check_package_cache: first check that a configured package cache answers
+            (:func:`helpers.pkgcache.preflight`).
 
     Raises:
         FileNotFoundError: no such context folder or Dockerfile.
@@ -118,6 +121,17 @@ def build(
             f"No {df} in {ctx}: the build context must contain the Dockerfile "
             "(or pass dockerfile= relative to it)."
         )
+    if check_package_cache:  # a configured package cache that went away: say so, never hang
+        from . import pkgcache
+
+        try:
+            pkgcache.preflight()
+        except pkgcache.PackageCacheError as exc:
+            text = str(exc)
+            raise BuildError(
+                f"Build of {ctx} not started: {text.split(' Fix: ')[0]}\n"
+                f"Hint: {text.split(' Fix: ')[-1]}"
+            ) from None
     deadline = timeout_s or settings.default_timeout_s()
     api = engine.client().api
     all_labels = engine.labels(kind=kind, **label_extra)
