@@ -76,7 +76,10 @@ class CacheConfig:
 
 
 def parse(value: str) -> CacheConfig:
-    """``HOST`` or ``HOST:PIPPORT:APTPORT`` as a :class:`CacheConfig`."""
+    """``HOST`` or ``HOST:PIPPORT:APTPORT`` as a :class:`CacheConfig`.
+
+    Ports stay below 32768: apt-cacher-ng 3.7 cannot bind above that.
+    """
     parts = value.strip().split(":")
     if len(parts) == 1 and parts[0]:
         return CacheConfig(parts[0])
@@ -215,6 +218,24 @@ def _spawn(name: str, args: list[str], env: dict[str, str]) -> int:
     return proc.pid
 
 
+def _reap(name: str) -> str:
+    """Collect a dead child's exit status (so it is no zombie); describe it."""
+    try:
+        pid = int(_pidfile(name).read_text().strip())
+        _, status = os.waitpid(pid, os.WNOHANG)
+    except (OSError, ValueError, ChildProcessError):
+        return f"{name}: exit status unknown"
+    return f"{name}: exit status {os.waitstatus_to_exitcode(status)}" if status else f"{name}: gone"
+
+
+def _socket_path(root: Path) -> Path:
+    """apt-cacher-ng's control socket: short (unix sockets allow ~100 bytes), one per state dir."""
+    import tempfile
+
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"shipshape-acng-{digest}.sock"
+
+
 def _log_tail(name: str, n: int = 6) -> str:
     p = state_dir() / f"{name}.log"
     return "\n".join(p.read_text(errors="replace").splitlines()[-n:]) if p.is_file() else ""
@@ -285,6 +306,7 @@ def start(
             "ReportPage: acng-report.html",
             "ExThreshold: 4",
             "NetworkTimeout: 20",
+            f"SocketPath: {_socket_path(root)}",  # one per instance (default is system-wide)
         ]
         if offline:
             lines.append("Offlinemode: 1")
@@ -296,15 +318,26 @@ def start(
         started.append("apt-cacher-ng")
     probe = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
     end = time.monotonic() + timeout_s
+    retries = 2
+    codes: dict[str, None] = {}
     while time.monotonic() < end:
         ok = _answers(probe, pip_port, 1) and _answers(probe, apt_port, 1)
         if ok:
             break
         dead = [n for n in ("devpi", "apt-cacher-ng") if _alive(n) is None]
+        if dead == ["apt-cacher-ng"] and retries and "apt-cacher-ng" in started:
+            # apt-cacher-ng 3.7 now and then exits at once on a fresh cache folder: once more
+            retries -= 1
+            codes[_reap("apt-cacher-ng")] = None
+            _spawn("apt-cacher-ng", acng, env)
+            continue
         if dead:
+            codes.update({_reap(n): None for n in dead})
             tails = {n: _log_tail(n) for n in dead}
             stop()
-            raise PackageCacheError(f"{', '.join(dead)} exited while starting: {tails}")
+            raise PackageCacheError(
+                f"{', '.join(dead)} exited while starting ({', '.join(codes)}): {tails}"
+            )
         time.sleep(0.3)  # polling interval of a deadline-bounded wait
     else:
         tails = {n: _log_tail(n) for n in ("devpi", "apt-cacher-ng")}

@@ -109,3 +109,28 @@ def test_unknown_exercise_is_a_clear_error_not_a_traceback():
 def test_missing_folder_is_reported(tmp_path):
     rep = check("00", path=tmp_path / "nope")
     assert rep.error and "is not a folder" in rep.error
+
+
+def test_package_cache_setting_parses_and_rejects_nonsense(monkeypatch):
+    from helpers import pkgcache
+
+    monkeypatch.delenv(pkgcache.ENV, raising=False)
+    assert pkgcache.config() is None
+    monkeypatch.setenv(pkgcache.ENV, "off")
+    assert pkgcache.config() is None
+    monkeypatch.setenv(pkgcache.ENV, "cache.room:3141:3142")
+    cfg = pkgcache.config()
+    assert cfg.pip_index_url == "http://cache.room:3141/root/pypi/+simple/"
+    assert cfg.apt_proxy == "http://cache.room:3142"
+    monkeypatch.setenv(pkgcache.ENV, "cache.room:x")
+    with pytest.raises(pkgcache.PackageCacheError, match="not understood"):
+        pkgcache.config()
+
+
+def test_build_cache_settings(monkeypatch):
+    from helpers import settings
+
+    monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE", "off")
+    assert not settings.build_cache_enabled()
+    monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_KEEP", "0")
+    assert settings.build_cache_keep() == 1  # never below one

@@ -1,0 +1,102 @@
+"""The package cache: a configured cache that goes away is one clear error, never a hang.
+
+These tests never change the shared base images: they set ``$SHIPSHAPE_PACKAGE_CACHE`` only for
+builds of their own small contexts (the helpers check the cache before every build).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from helpers import images, pkgcache
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker]
+
+
+def _context(ctx) -> None:
+    ctx.write("Dockerfile", "FROM debian:bookworm-slim\nRUN echo built > /x\n")
+
+
+def _free_port() -> int:
+    """A free port below 32768 (apt-cacher-ng cannot bind above it)."""
+    import random
+
+    for port in random.sample(range(20000, 32000), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def test_cache_that_went_away_is_a_clear_error_not_a_hang(tmp_context, docker_client, monkeypatch):
+    _context(tmp_context)
+    # a cache that answered a moment ago: real listeners, then closed ("stopped mid-way")
+    listeners = [socket.create_server(("127.0.0.1", 0)) for _ in range(2)]
+    pip_port, apt_port = (s.getsockname()[1] for s in listeners)
+    monkeypatch.setenv(pkgcache.ENV, f"127.0.0.1:{pip_port}:{apt_port}")
+    pkgcache.preflight()  # answers: no error
+    for s in listeners:
+        s.close()
+    with pytest.raises(images.BuildError) as err:
+        images.build(tmp_context, "shipshape-test/pkgcache-down:1", on_event=None, timeout_s=60)
+    msg = str(err.value)
+    assert "does not answer" in msg and f"127.0.0.1:{pip_port}" in msg
+    assert "python -m helpers cache start" in msg and "Hint:" in msg
+
+
+def test_a_check_with_the_cache_down_fails_its_build_item_with_the_fix(monkeypatch):
+    monkeypatch.setenv(pkgcache.ENV, f"127.0.0.1:{_free_port()}:{_free_port()}")
+    r = subprocess.run(
+        [sys.executable, "-m", "helpers", "check", "00", "--path", "solutions/00_warmup", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ,
+    )
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 1
+    assert "package cache" in r.stdout and "helpers cache start" in r.stdout
+
+
+def test_not_configured_changes_nothing(monkeypatch):
+    monkeypatch.delenv(pkgcache.ENV, raising=False)
+    assert pkgcache.config() is None
+    pkgcache.preflight()  # nothing configured: nothing to check
+
+
+@pytest.mark.slow
+def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_context, monkeypatch):
+    """devpi-server and apt-cacher-ng for real: start, answer, stop, next build says so."""
+    monkeypatch.setenv(pkgcache.STATE_ENV, str(tmp_path / "state"))
+    pip_port, apt_port = _free_port(), _free_port()
+    try:
+        st = pkgcache.start(bind="127.0.0.1", pip_port=pip_port, apt_port=apt_port, timeout_s=180)
+    except pkgcache.PackageCacheError as exc:
+        if "not installed" in str(exc) or "Could not install" in str(exc):
+            pytest.skip(f"the package cache servers cannot be had here: {exc}")
+        raise
+    try:
+        assert st["devpi"] and st["apt-cacher-ng"]
+        monkeypatch.setenv(pkgcache.ENV, f"127.0.0.1:{pip_port}:{apt_port}")
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://127.0.0.1:{pip_port}/+api", timeout=10) as resp:
+            assert resp.status == 200  # devpi answers
+        _context(tmp_context)
+        images.build(tmp_context, "shipshape-test/pkgcache-up:1", on_event=None, timeout_s=120)
+        images.remove("shipshape-test/pkgcache-up:1")
+    finally:
+        stopped = pkgcache.stop()
+    assert set(stopped) == {"devpi", "apt-cacher-ng"}
+    with pytest.raises(images.BuildError, match="does not answer"):
+        images.build(tmp_context, "shipshape-test/pkgcache-up:1", on_event=None, timeout_s=60)
