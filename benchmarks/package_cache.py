@@ -102,7 +102,7 @@ def offline_proof() -> list[tuple[str, str, bool]]:
             f"  offline: {folder.name:<26}{rep.score:>5g}/{rep.max_score:<4g}"
             f"{'PASS' if ok else 'FAIL'}  {time.monotonic() - t0:6.1f} s"
             + (f"  {rep.error}" if rep.error else "")
-            + ("" if ok else "  " + "; ".join(r.name for r in rep.failed)),
+            + ("" if ok else "  " + "; ".join(r.name for r in rep.failed())),
             flush=True,
         )
     return out

@@ -37,6 +37,9 @@ EXERCISES = (
 )
 
 
+CHANGED = "after a 1-line code change"
+
+
 def _build_note(rep) -> str:
     for r in rep.results:
         if r.name.lower().startswith(("builds", "image builds", "the image builds")) or (
@@ -52,7 +55,12 @@ def _timed(ex: str, path: Path) -> tuple[float, str, str]:
     secs = time.monotonic() - t0
     if rep.error:
         raise SystemExit(f"check {ex} could not run: {rep.error}")
-    return secs, f"{rep.score:g}/{rep.max_score:g}", _build_note(rep)
+    failed = "; ".join(f"FAILED {r.name}: {r.message[:120]}" for r in rep.failed())
+    return (
+        secs,
+        f"{rep.score:g}/{rep.max_score:g}",
+        _build_note(rep) + (f"  {failed}" if failed else ""),
+    )
 
 
 def _edit(path: Path) -> None:
@@ -82,7 +90,7 @@ def main() -> None:
                 steps = [("first check", False)]
                 if mode == "after":
                     steps.append(("again, unchanged", False))
-                steps.append(("after a 1-line code change", True))
+                steps.append((CHANGED, True))
                 for label, edit in steps:
                     if edit:
                         _edit(folder / app)
@@ -103,8 +111,8 @@ def main() -> None:
         print(f"{ex:<4}{mode:<8}{label:<30}{secs:>8.1f}{secs / base:>9.2f}{score:>9}")
     print()
     for ex, *_ in EXERCISES:
-        b = [r for r in rows if r[0] == ex and r[1] == "before" and "change" in r[2]]
-        a = [r for r in rows if r[0] == ex and r[1] == "after" and "change" in r[2]]
+        b = [r for r in rows if r[0] == ex and r[1] == "before" and r[2] == CHANGED]
+        a = [r for r in rows if r[0] == ex and r[1] == "after" and r[2] == CHANGED]
         if a:
             goal = " (goal <= 15 s)" if ex in ("01", "04") else ""
             vs = f", before {b[0][3]:.1f} s: {b[0][3] / a[0][3]:.1f}x faster" if b else ""

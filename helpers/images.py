@@ -550,8 +550,11 @@ def remove(image: str) -> bool:
     # By name, not id: another tag on the same image (identical content built twice) stays.
     try:
         c.images.remove(image)
+    except docker.errors.NotFound:  # removed meanwhile (a `clean` elsewhere): nothing to do
+        return False
     except docker.errors.APIError:  # a stopped container still uses it
-        c.images.remove(image, force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            c.images.remove(image, force=True)
     try:
         c.images.get(im.id)
     except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too
