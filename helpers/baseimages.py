@@ -277,8 +277,8 @@ def apply_extra_ca(name: str, ca_file: Path) -> bool:
 def apply_package_cache(name: str, cfg: Any) -> bool:
     """Give ``name`` a thin layer that points pip and apt at the package cache ``cfg``.
 
-    pip: ``PIP_INDEX_URL`` / ``PIP_TRUSTED_HOST`` (plus a short timeout and one retry, so a
-    cache that went away fails a build in seconds, not minutes); apt: an ``Acquire::http::Proxy``
+    pip: ``PIP_INDEX_URL`` / ``PIP_TRUSTED_HOST`` (plus a short timeout and two retries, so
+    a cache that went away fails a build in about a minute, not ten); apt: an ``Acquire::http::Proxy``
     file. Idempotent; a layer for another cache address replaces the old one (never stacks).
     Returns True when a layer was added.
     """
@@ -294,13 +294,13 @@ def apply_package_cache(name: str, cfg: Any) -> bool:
     with tempfile.TemporaryDirectory(prefix="shipshape-pkgcache-") as tmp:
         Path(tmp, "apt.conf").write_text(
             f'Acquire::http::Proxy "{cfg.apt_proxy}";\n'
-            'Acquire::Retries "1";\nAcquire::http::Timeout "20";\n'
+            'Acquire::Retries "2";\nAcquire::http::Timeout "30";\n'
         )
         Path(tmp, "Dockerfile").write_text(
             f"FROM {im.id}\n"
             f"COPY apt.conf {APT_CONF}\n"
             f"ENV PIP_INDEX_URL={cfg.pip_index_url} PIP_TRUSTED_HOST={cfg.host} "
-            "PIP_DEFAULT_TIMEOUT=20 PIP_RETRIES=1\n"
+            "PIP_DEFAULT_TIMEOUT=30 PIP_RETRIES=2\n"
         )
         images.build(
             tmp,

@@ -638,8 +638,8 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     for stage_tag, _ in _stage_ids_of(image_id):
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
-    if made:  # refreshed: the group's older children (now untagged) go, the layers stay
-        for im in have:
+    if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
+        for im in c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]}):
             if not im.tags:
                 with contextlib.suppress(docker.errors.APIError):
                     c.images.remove(im.id, noprune=True)

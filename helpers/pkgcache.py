@@ -72,7 +72,8 @@ class CacheConfig:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(f"{self.pip_index_url} {self.apt_proxy}".encode()).hexdigest()[:16]
+        layer = f"v2 {self.pip_index_url} {self.apt_proxy}"  # v2: bump when the layer changes
+        return hashlib.sha256(layer.encode()).hexdigest()[:16]
 
 
 def parse(value: str) -> CacheConfig:

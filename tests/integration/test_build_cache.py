@@ -114,3 +114,20 @@ def test_cache_off_removes_everything(tmp_context, own_cache, monkeypatch):
 
 def run_images() -> list[str]:
     return engine.leftovers(run=engine.RUN_ID)["images"]
+
+
+def test_reused_cache_entry_is_refreshed_without_dangling_images(
+    tmp_context, own_cache, monkeypatch, docker_client
+):
+    monkeypatch.setattr(images, "REFRESH_S", 0.0)  # every reuse counts as a new use
+    tag = images.temp_tag("ex97", tmp_context)
+    _project(tmp_context, "same")
+    for _ in range(2):
+        images.build(tmp_context, tag, on_event=None, exercise=EX)
+        images.remove(tag)
+    entries = [e for e in images.cache_entries() if e["exercise"] == EX]
+    assert len(entries) == 1 and len(entries[0]["ids"]) == 1, entries
+    dangling = docker_client.images.list(
+        filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
+    )
+    assert not dangling
