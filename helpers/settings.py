@@ -59,11 +59,8 @@ BUILD_CACHE_MAX_GB_ENV = "SHIPSHAPE_BUILD_CACHE_MAX_GB"
 
 
 def build_cache_enabled() -> bool:
-    """Whether a check's removed image stays behind as layer cache (``$SHIPSHAPE_BUILD_CACHE``).
-
-    >>> import os; os.environ.pop("SHIPSHAPE_BUILD_CACHE", None); build_cache_enabled()
-    True
-    """
+    """Whether a check's removed image stays behind as layer cache (``$SHIPSHAPE_BUILD_CACHE``,
+    on unless ``0``/``off``)."""
     return os.environ.get(BUILD_CACHE_ENV, "1").strip().lower() not in ("0", "off", "no", "false")
 
 
