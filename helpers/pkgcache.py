@@ -426,6 +426,7 @@ def warm(on_line: Any = None) -> list[dict[str, Any]]:
                 row: dict[str, Any] = {
                     "folder": str(folder.relative_to(root)),
                     "dockerfile": df.name,
+                    "starter": folder.parent.name == "exercises",  # may not build: it is a task
                 }
                 try:
                     r = images.build(
