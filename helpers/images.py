@@ -545,8 +545,14 @@ def remove(image: str) -> bool:
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     if settings.build_cache_enabled() and im.labels.get(engine.EXERCISE_LABEL):
         # the cache is an optimisation: the removal below must happen whatever it does
-        with contextlib.suppress(Exception):
+        try:
             keep_as_cache(im.id, im.labels[engine.EXERCISE_LABEL])
+        except Exception:  # half-made cache: drop it, so the plain removal leaves nothing
+            group = im.id.split(":")[-1][:12]
+            with contextlib.suppress(Exception):
+                for e in cache_entries():
+                    if e["group"] == group:
+                        _drop_entry(e)
     # By name, not id: another tag on the same image (identical content built twice) stays.
     try:
         c.images.remove(image)
