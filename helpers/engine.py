@@ -25,6 +25,9 @@ LABEL_PREFIX = "io.shipshape"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
 KIND_LABEL = f"{LABEL_PREFIX}.kind"
 RUN_LABEL = f"{LABEL_PREFIX}.run"
+#: ``host:pid`` of the process that made a resource: a run whose process is gone is swept
+#: (see :func:`helpers.ownership.sweep_dead_runs`).
+OWNER_LABEL = f"{LABEL_PREFIX}.owner"
 #: Kinds of resource. ``base-replica`` images are expensive and kept by :func:`clean`
 #: unless ``include_base=True``; everything else is temporary.
 REPLICA_OF_LABEL = f"{LABEL_PREFIX}.replica.of"
@@ -54,9 +57,16 @@ def labels(kind: str = KIND_TEMP, **extra: str) -> dict[str, str]:
         kind: ``temp`` for things a check or cell makes, ``base-replica`` for base images.
         **extra: more ``io.shipshape.<key>`` labels, e.g. ``exercise="01"``.
     """
-    out = {MANAGED_LABEL: "true", KIND_LABEL: kind, RUN_LABEL: RUN_ID}
+    out = {MANAGED_LABEL: "true", KIND_LABEL: kind, RUN_LABEL: RUN_ID, OWNER_LABEL: owner()}
     out.update({f"{LABEL_PREFIX}.{k}": str(v) for k, v in extra.items()})
     return out
+
+
+def owner() -> str:
+    """``host:pid`` of this process, the value of :data:`OWNER_LABEL`."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 _client: docker.DockerClient | None = None

@@ -305,15 +305,21 @@ def _explain_build_error(msg: str, step: str | None) -> str:
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:
-    """A stable tag for a check's temporary image of ``path`` (same folder, same tag).
+    """A tag for a check's temporary image of ``path``, unique to this run.
+
+    The run id is part of the tag: two users of one engine whose exercise folders share a
+    path (every JupyterHub user has the same home layout) never share a tag.
 
     >>> temp_tag("ex01", "/a/b") == temp_tag("ex01", "/a/b")
+    True
+    >>> engine.RUN_ID.lower()[:20] in temp_tag("ex01", "/a/b")
     True
     """
     import hashlib
 
     digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:10]
-    return f"shipshape-check/{prefix}:{digest}"
+    run = re.sub(r"[^a-z0-9_.-]+", "-", engine.RUN_ID.lower())[:40]
+    return f"shipshape-check/{prefix}:{run}-{digest}"
 
 
 def image_size_bytes(image: str) -> int:
