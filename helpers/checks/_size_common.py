@@ -31,7 +31,6 @@ from typing import Any
 
 from .. import engine, images, settings
 from ..dockerfile import Dockerfile
-from .base import CheckResult
 
 DATA = Path(__file__).resolve().parent / "data"
 MB = 1000 * 1000
@@ -99,7 +98,7 @@ def baseline_size(slug: str, exercise: str) -> Baseline:
     if store.is_file():
         data = json.loads(store.read_text())
         return Baseline(int(data["size_bytes"]), key, False, float(data["build_seconds"]))
-    tag = f"shipshape-check/ex{exercise}-baseline:{key[:10]}"
+    tag = images.temp_tag(f"ex{exercise}-baseline", src)
     try:
         r = images.build(src, tag, on_event=None, timeout_s=900, exercise=exercise)
         size = images.image_size_bytes(tag)
@@ -130,47 +129,6 @@ def step_cache(log: str) -> list[tuple[str, bool]]:
         elif out and "Using cache" in line:
             out[-1] = (out[-1][0], True)
     return out
-
-
-def build_item(
-    name: str,
-    points: float,
-    path: Path,
-    tag: str,
-    exercise: str,
-    built: dict[str, Any],
-    target: str | None = None,
-) -> CheckResult:
-    """Rubric item: the image builds. Stores the BuildResult in ``built["r"]``."""
-    try:
-        built["r"] = images.build(
-            path, tag, target=target, on_event=None, timeout_s=900, exercise=exercise
-        )
-    except (images.BuildError, FileNotFoundError) as exc:
-        text = str(exc)
-        return CheckResult(
-            name,
-            points,
-            False,
-            text.splitlines()[0][:300],
-            hint=text.split("Hint: ")[-1] if "Hint: " in text else text,
-            evidence={"log_tail": getattr(exc, "log", "")[-2000:]},
-        )
-    r = built["r"]
-    return CheckResult(
-        name,
-        points,
-        True,
-        f"built in {r.seconds:.1f} s ({r.cached_steps} of {r.steps} steps from cache)",
-        evidence={"seconds": round(r.seconds, 2), "image": r.image_id[:19], "steps": r.steps},
-    )
-
-
-def not_built(name: str, points: float) -> CheckResult:
-    """The item that cannot be judged because the image did not build."""
-    return CheckResult(
-        name, points, False, "not judged: the image did not build", hint="Make it build first."
-    )
 
 
 def final_files(per_layer: list[dict[str, int]]) -> dict[str, int]:

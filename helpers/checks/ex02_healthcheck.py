@@ -15,11 +15,14 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import behaviour, compose, containers
-from .base import CheckCannotRun, CheckResult, Report
+from ..findings import Report
+from .base import CheckResult
+from .rubric import Facts, Rubric
 
 EXERCISE = "02"
 SLUG = "02_healthcheck"
@@ -61,40 +64,33 @@ def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    try:
-        stack = behaviour.Stack(path)
-    except (compose.ComposeError, FileNotFoundError) as exc:
-        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
-    state: dict[str, Any] = {}
-    with stack:
-        t_up = time.time()
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+
+@RUBRIC.fact
+def stack(f: Facts) -> Iterator[dict[str, Any]]:
+    """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
+    with behaviour.Stack(f.path) as st:
+        state: dict[str, Any] = {"stack": st, "t_up": time.time()}
         try:
-            stack.run("build", timeout_s=600)
-            up = stack.run("up", "-d", timeout_s=180, check=False)
+            st.run("build", timeout_s=600)
+            up = st.run("up", "-d", timeout_s=180, check=False)
             state["up_output"] = (up.stdout + up.stderr)[-1500:]
-            state["up_rc"] = up.returncode
         except compose.ComposeError as exc:
             state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
-            state["up_rc"] = -1
-        api = stack.service("api")
+        api = st.service("api")
         state["api"] = api
-        state["t_up"] = t_up
         state["cfg"] = behaviour.healthcheck_config(api) if api else None
         try:
-            state["model"] = stack.config()
+            state["model"] = st.config()
         except compose.ComposeError:
             state["model"] = {}
-
-        rep.item(HEALTHY, 3, lambda: _becomes_healthy(state))
-        rep.item(FAULT, 3, lambda: _detects_fault(state))
-        rep.item(DEPENDS, 2, lambda: _worker_waits(stack, state))
-        rep.item(OPTIONS, 2, lambda: _options(state))
-    return rep
+        yield state
 
 
-def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("healthy", HEALTHY, 3, needs=("stack",))
+def becomes_healthy(f: Facts) -> CheckResult:
+    state = f.stack
     api, cfg = state["api"], state["cfg"]
     if api is None:
         return CheckResult(
@@ -174,7 +170,9 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _detects_fault(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("fault", FAULT, 3, needs=("stack",))
+def detects_fault(f: Facts) -> CheckResult:
+    state = f.stack
     api, cfg = state["api"], state["cfg"]
     if not state.get("healthy"):
         return CheckResult(
@@ -248,10 +246,20 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("depends", DEPENDS, 2, needs=("stack",))
+def worker_waits(f: Facts) -> CheckResult:
+    state = f.stack
+    stack = state["stack"]
     svc = (state["model"].get("services") or {}).get("worker")
     if svc is None:
-        raise CheckCannotRun("compose.yaml has no `worker` service: keep the starter's services.")
+        return CheckResult(
+            DEPENDS,
+            2,
+            False,
+            "compose.yaml has no `worker` service",
+            hint="Keep the starter's services (api and worker); the exercise changes their "
+            "health check and depends_on, not their names.",
+        )
     cond = ((svc.get("depends_on") or {}).get("api") or {}).get("condition", "(none)")
     worker = stack.service("worker")
     ev: dict[str, Any] = {"depends_on_condition": cond}
@@ -297,8 +305,9 @@ def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _options(state: dict[str, Any]) -> CheckResult:
-    cfg = state["cfg"]
+@RUBRIC.item("options", OPTIONS, 2, needs=("stack",))
+def options(f: Facts) -> CheckResult:
+    cfg = f.stack["cfg"]
     if cfg is None or cfg.disabled:
         return CheckResult(
             OPTIONS,
@@ -335,3 +344,7 @@ def _options(state: dict[str, Any]) -> CheckResult:
         evidence=cfg.to_dict(),
         points_earned=earned,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

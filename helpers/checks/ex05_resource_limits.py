@@ -12,11 +12,14 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import behaviour, compose, containers
-from .base import CheckCannotRun, CheckResult, Report
+from .. import behaviour, compose, containers, engine
+from ..findings import Report
+from .base import CheckResult
+from .rubric import Facts, Rubric
 
 EXERCISE = "05"
 SLUG = "05_resource_limits"
@@ -59,28 +62,27 @@ def cpus_of(host_config: dict[str, Any]) -> float:
     return quota / period if quota > 0 else 0.0
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    try:
-        stack = behaviour.Stack(path)
-    except (compose.ComposeError, FileNotFoundError) as exc:
-        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
-    state: dict[str, Any] = {}
-    with stack:
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+
+@RUBRIC.fact
+def stack(f: Facts) -> Iterator[dict[str, Any]]:
+    """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
+    with behaviour.Stack(f.path) as st:
+        state: dict[str, Any] = {"stack": st}
         try:
-            stack.run("build", timeout_s=900)
-            up = stack.run("up", "-d", timeout_s=180, check=False)
+            st.run("build", timeout_s=900)
+            up = st.run("up", "-d", timeout_s=180, check=False)
             state["up_output"] = (up.stdout + up.stderr)[-1500:]
         except compose.ComposeError as exc:
             state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
-        state["db"], state["etl"] = stack.service("db"), stack.service("etl")
-        rep.item(LIMITS, 4, lambda: _limits(state))
-        rep.item(OOM, 3, lambda: _hog(stack, state))
-        rep.item(DB_ALIVE, 3, lambda: _db_alive(state))
-    return rep
+        state["db"], state["etl"] = st.service("db"), st.service("etl")
+        yield state
 
 
-def _limits(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("limits", LIMITS, 4, needs=("stack",))
+def limits_applied(f: Facts) -> CheckResult:
+    state = f.stack
     earned = 0
     rows: dict[str, Any] = {}
     problems = []
@@ -128,10 +130,20 @@ def _limits(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("oom", OOM, 3, needs=("stack",))
+def hog_killed(f: Facts) -> CheckResult:
+    state = f.stack
+    stack = state["stack"]
     etl = state["etl"]
     if etl is None:
-        raise CheckCannotRun("the etl service's container was never created")
+        return CheckResult(
+            OOM,
+            3,
+            False,
+            "not run: the etl service's container was never created",
+            hint="Fix the error Compose printed (in the evidence), then run the check again.",
+            evidence={"compose_output": state.get("up_output", "")},
+        )
     etl.reload()
     limit = int(etl.attrs["HostConfig"].get("Memory") or 0)
     if not limit:
@@ -157,8 +169,6 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
         timeout_s=120,
     )
     cid = out.stdout.strip().splitlines()[-1].strip()
-    from .. import engine
-
     hog = engine.client().containers.get(cid)
     try:
         info = containers.wait_for_exit(hog, timeout_s=120)
@@ -201,7 +211,9 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _db_alive(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("db_alive", DB_ALIVE, 3, needs=("stack",))
+def db_alive(f: Facts) -> CheckResult:
+    state = f.stack
     db = state["db"]
     if db is None:
         return CheckResult(
@@ -249,3 +261,7 @@ def _db_alive(state: dict[str, Any]) -> CheckResult:
         hint=hint,
         evidence=ev,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

@@ -16,12 +16,15 @@ import io
 import json
 import re
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import behaviour, containers, images
 from ..dockerfile import Dockerfile, is_exec_form
-from .base import CheckResult, Report
+from ..findings import Report
+from .base import CheckResult
+from .rubric import Facts, Rubric
 
 EXERCISE = "10"
 SLUG = "10_graceful_shutdown"
@@ -64,48 +67,34 @@ def pid1_note(path: Path) -> tuple[bool, str]:
     return True, "(the base image's CMD)"
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    tag = images.temp_tag("ex10", path)
-    state: dict[str, Any] = {}
-    try:
-        try:
-            images.build(path, tag, on_event=None, timeout_s=300, exercise=EXERCISE)
-            state["built"] = True
-        except images.BuildError as exc:
-            state["build_error"] = str(exc).splitlines()[0][:300]
-        except FileNotFoundError as exc:
-            state["build_error"] = str(exc)
-        if state.get("built"):
-            with containers.running(tag) as ctr:
-                state["ready_s"] = behaviour.wait_for_log(ctr, "batch 1 done", timeout_s=30)
-                stop = containers.stop_timed(ctr, grace_s=GRACE_S)
-                state["stop"] = stop
-                state["logs"] = ctr.logs().decode("utf-8", "replace")
-                state["checkpoint"] = read_file(ctr, CHECKPOINT)
-        rep.item(QUICK, 3, lambda: _quick(path, state))
-        rep.item(EXIT0, 2, lambda: _exit0(state))
-        rep.item(CLEANUP, 2, lambda: _cleanup(state))
-        rep.item(EXEC, 2, lambda: _exec(path))
-    finally:  # also on KeyboardInterrupt
-        images.remove(tag)
-    return rep
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 
-def _not_run(name: str, points: int, state: dict[str, Any]) -> CheckResult:
-    return CheckResult(
-        name,
-        points,
-        False,
-        f"not run: the image did not build ({state.get('build_error', '?')})",
-        hint="Make the image build first.",
-    )
+@dataclass
+class Stopped:
+    """The worker after a real ``docker stop``: timing, logs and the checkpoint file."""
+
+    stop: containers.StopResult
+    logs: str
+    checkpoint: str | None
 
 
-def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(QUICK, 3, state)
-    stop = state["stop"]
+@RUBRIC.fact
+def image(f: Facts) -> images.BuildResult:
+    return images.build(f.path, f.tag("image"), on_event=None, timeout_s=300, exercise=EXERCISE)
+
+
+@RUBRIC.fact
+def stopped(f: Facts) -> Stopped:
+    with containers.running(f.image.image_id) as ctr:
+        behaviour.wait_for_log(ctr, "batch 1 done", timeout_s=30)
+        stop = containers.stop_timed(ctr, grace_s=GRACE_S)
+        return Stopped(stop, ctr.logs().decode("utf-8", "replace"), read_file(ctr, CHECKPOINT))
+
+
+@RUBRIC.item("quick", QUICK, 3, needs=("stopped",))
+def quick(f: Facts) -> CheckResult:
+    stop = f.stopped.stop
     ev = {
         "stop_seconds": round(stop.seconds, 2),
         "grace_s": GRACE_S,
@@ -120,14 +109,14 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
             f"stopped in {stop.seconds:.2f} s (grace period {GRACE_S} s)",
             evidence=ev,
         )
-    exec_form, what = pid1_note(path)
+    exec_form, what = pid1_note(f.path)
     if not exec_form:
         hint = (
             f"`{what}` is the shell form: /bin/sh is PID 1, Python is its child, and sh "
             "neither forwards SIGTERM nor dies of it. Write it as a JSON list, "
             '`CMD ["python", "worker.py"]`, so Python itself is PID 1 and gets the signal.'
         )
-    elif CLEAN_MESSAGE in state["logs"]:
+    elif CLEAN_MESSAGE in f.stopped.logs:
         hint = (
             "The handler ran (the cleanup message is there) but the process kept going "
             "until SIGKILL: after cleaning up, leave the loop and exit."
@@ -149,10 +138,9 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _exit0(state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(EXIT0, 2, state)
-    code = state["stop"].exit_code
+@RUBRIC.item("exit0", EXIT0, 2, needs=("stopped",))
+def exit0(f: Facts) -> CheckResult:
+    code = f.stopped.stop.exit_code
     if code == 0:
         return CheckResult(EXIT0, 2, True, "exit code 0", evidence={"exit_code": 0})
     meaning = {
@@ -168,14 +156,13 @@ def _exit0(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _cleanup(state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(CLEANUP, 2, state)
-    logs: str = state["logs"]
+@RUBRIC.item("cleanup", CLEANUP, 2, needs=("stopped",))
+def cleanup(f: Facts) -> CheckResult:
+    logs = f.stopped.logs
     done = [int(n) for n in re.findall(r"batch (\d+) done", logs)]
     last = max(done) if done else 0
     said = CLEAN_MESSAGE in logs
-    raw = state.get("checkpoint")
+    raw = f.stopped.checkpoint
     try:
         ckpt = json.loads(raw) if raw else None
     except ValueError:
@@ -207,8 +194,9 @@ def _cleanup(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _exec(path: Path) -> CheckResult:
-    ok, what = pid1_note(path)
+@RUBRIC.item("exec_form", EXEC, 2)
+def exec_form(f: Facts) -> CheckResult:
+    ok, what = pid1_note(f.path)
     return CheckResult(
         EXEC,
         2,
@@ -220,3 +208,7 @@ def _exec(path: Path) -> CheckResult:
         "The shell form runs /bin/sh -c, which becomes PID 1 and swallows SIGTERM.",
         evidence={"instruction": what},
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

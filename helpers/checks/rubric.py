@@ -396,6 +396,18 @@ class Rubric:
             return finding(_broken_verdict(f"{type(exc).__name__}: {exc}", trace), ERROR)
 
 
+def build_verdict(f: Facts, fact: str = "image") -> Verdict:
+    """The verdict of "the image builds": the build fact's own outcome, timed."""
+    r, failed = f.outcome(fact)
+    if failed:
+        return Verdict(False, failed.reason, failed.hint, failed.evidence)
+    return Verdict(
+        True,
+        f"built in {r.seconds:.1f} s ({r.cached_steps} of {r.steps} steps from cache)",
+        evidence={"seconds": round(r.seconds, 2), "image": r.image_id[:19], "steps": r.steps},
+    )
+
+
 def _broken_verdict(what: str, trace: str = "") -> Verdict:
     return Verdict(
         False,
