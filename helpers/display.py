@@ -17,9 +17,14 @@ if TYPE_CHECKING:
     from .images import BuildEvent
 
 GREEN, RED, AMBER = render.GREEN, render.RED, render.AMBER
-__all__ = ["BuildProgress", "doctor_html", "human_bytes", "in_notebook", "line_printer", "report_html"]
-
-
+__all__ = [
+    "BuildProgress",
+    "doctor_html",
+    "human_bytes",
+    "in_notebook",
+    "line_printer",
+    "report_html",
+]
 
 
 def _esc(x: Any) -> str:

@@ -462,6 +462,28 @@ class IterStream(io.RawIOBase):
         return n
 
 
+def final_files(per_layer: list[dict[str, int]]) -> dict[str, int]:
+    """Merge layers (oldest first) into the final filesystem: path -> bytes.
+
+    A whiteout (-1) deletes the path and everything below it, never a mere name prefix
+    (deleting ``.env`` leaves ``.env.production``); an opaque directory (-2) hides every
+    earlier entry below it.
+
+    >>> sorted(final_files([{".env": 1, ".env.production": 2, "d/x": 3}, {".env": -1, "d/": -2}]))
+    ['.env.production']
+    """
+    final: dict[str, int] = {}
+    for layer in per_layer:
+        for path, size in layer.items():
+            if size in (-1, -2):
+                prefix = path if size == -2 else path + "/"
+                for p in [p for p in final if p == path or p.startswith(prefix)]:
+                    del final[p]
+                continue
+            final[path] = size
+    return final
+
+
 def efficiency_from_layers(per_layer: list[dict[str, int]], top: int = 10) -> Efficiency:
     """Compute efficiency from per-layer file maps (pure logic, unit-tested without an engine).
 
@@ -476,23 +498,12 @@ def efficiency_from_layers(per_layer: list[dict[str, int]], top: int = 10) -> Ef
     """
     stored: dict[str, int] = {}
     count: dict[str, int] = {}
-    final: dict[str, int] = {}
     for layer in per_layer:
         for path, size in layer.items():
-            if size == -2:  # opaque directory: everything below it from earlier layers is gone
-                prefix = path
-                for p in list(final):
-                    if p.startswith(prefix):
-                        final[p] = 0
-                continue
-            if size == -1:
-                for p in list(final):
-                    if p == path or p.startswith(path + "/"):
-                        final[p] = 0
-                continue
-            stored[path] = stored.get(path, 0) + size
-            count[path] = count.get(path, 0) + 1
-            final[path] = size
+            if size >= 0:
+                stored[path] = stored.get(path, 0) + size
+                count[path] = count.get(path, 0) + 1
+    final = final_files(per_layer)
     needed = sum(final.values())
     total = sum(stored.values())
     waste = [

@@ -60,7 +60,9 @@ def variants(f: Facts) -> tuple[list[benchmark.Variant], int]:
     try:
         return benchmark.load_variants(f.path)
     except FileNotFoundError as exc:
-        raise NotJudged(str(exc), "Keep variants.py from the starter; fill in variants().") from None
+        raise NotJudged(
+            str(exc), "Keep variants.py from the starter; fill in variants()."
+        ) from None
     except Exception as exc:
         raise NotJudged(
             f"variants.py does not load: {type(exc).__name__}: {exc}",

@@ -162,9 +162,9 @@ def explain(exc: BaseException) -> NotJudged | None:
 def _engine_gone(exc: BaseException) -> bool:
     import requests
 
-    return isinstance(exc, requests.exceptions.ConnectionError) or ("connection" in str(
-        exc
-    ).lower() and "refused" in str(exc).lower())
+    return isinstance(exc, requests.exceptions.ConnectionError) or (
+        "connection" in str(exc).lower() and "refused" in str(exc).lower()
+    )
 
 
 def could_not_run(exc: BaseException) -> str | None:
@@ -378,7 +378,9 @@ class Rubric:
         except (KeyboardInterrupt, _Abort):
             raise
         except NotJudged as nj:
-            return finding(Verdict(False, f"not judged: {nj.reason}", nj.hint, nj.evidence), NOT_JUDGED)
+            return finding(
+                Verdict(False, f"not judged: {nj.reason}", nj.hint, nj.evidence), NOT_JUDGED
+            )
         except _Broken as br:
             traces.append(f"{item.key}: {br.trace}")
             return finding(_broken_verdict(str(br)), ERROR)

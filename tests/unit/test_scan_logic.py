@@ -196,7 +196,9 @@ def test_workflow_without_needs_runs_jobs_in_parallel():
 def test_build_push_action_push_flag():
     s = workflow.Step("j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": False}})
     assert workflow.is_build(s) and not workflow.is_push(s)
-    s2 = workflow.Step("j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": "${{ x }}"}})
+    s2 = workflow.Step(
+        "j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": "${{ x }}"}}
+    )
     assert workflow.is_push(s2)  # an expression may be true at run time
 
 
