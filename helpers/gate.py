@@ -301,6 +301,8 @@ def checklist_gate(image: str) -> GateRow:
     cfg = engine.client().images.get(image).attrs.get("Config") or {}
     user = (cfg.get("User") or "").strip()
     root = user in ("", "0", "root") or user.startswith(("0:", "root:"))
+    from .audit import _probe_text, trivial_probe
+
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
     problems = []
@@ -308,6 +310,12 @@ def checklist_gate(image: str) -> GateRow:
         problems.append("runs as root: add a USER")
     if not has_hc:
         problems.append("no HEALTHCHECK")
+    elif trivial_probe(_probe_text(hc)):  # the same rule as the checklist audit
+        has_hc = False
+        problems.append(
+            f"the HEALTHCHECK can never fail ({_probe_text(hc)[:80]}): probe what the app "
+            "does, e.g. request its /health URL"
+        )
     return GateRow(
         "checklist",
         FAIL if problems else PASS,

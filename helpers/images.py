@@ -127,19 +127,28 @@ def build(
     image_id: str | None = None
     cached = steps = 0
     current_step: str | None = None
-    stream = api.build(
-        path=str(ctx),
-        dockerfile=df,
-        tag=tag,
-        target=target,
-        buildargs=buildargs,
-        labels=all_labels,
-        nocache=nocache,
-        timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
-        rm=True,
-        forcerm=True,
-        decode=True,
-    )
+    try:  # docker-py reads the context (and .dockerignore) here, before any line streams
+        stream = api.build(
+            path=str(ctx),
+            dockerfile=df,
+            tag=tag,
+            target=target,
+            buildargs=buildargs,
+            labels=all_labels,
+            nocache=nocache,
+            timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(
+            f"The build context {ctx} cannot be read: {exc}\n"
+            "Hint: Every file in the folder (and .dockerignore) must be readable: "
+            "`chmod a+r FILE`, and .dockerignore must be a text file."
+        ) from None
+    except docker.errors.APIError as exc:
+        raise BuildError(_explain_build_error(str(exc.explanation or exc), None)) from None
     try:
         for chunk in stream:
             if time.monotonic() - start > deadline:
