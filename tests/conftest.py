@@ -108,3 +108,45 @@ def run_leftovers() -> dict[str, list[str]]:
     from helpers import engine
 
     return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}
+
+
+def failed_keys(report) -> set[str]:
+    """Keys of the rubric items a report failed."""
+    return {r.key for r in report.results if not r.passed}
+
+
+#: The starter each contract test judges: the folder learners get, except where the check
+#: measures against its own pristine copy (01, 04), which is then the starter as shipped.
+PRISTINE_STARTERS = {"01", "04"}
+_CHECKED: dict[tuple[str, str], tuple[object, dict, dict]] = {}
+
+
+def checked(exercise: str, which: str = "starter"):
+    """``check()`` of an exercise's starter or solution, run once per test session.
+
+    The contract test and the per-exercise tests share the one run (a check takes up to
+    minutes); the run's leftovers before and after are kept for the contract test to judge.
+    """
+    from helpers import check
+    from helpers.checks import _size_common, find_module
+
+    key = (exercise, which)
+    if key not in _CHECKED:
+        mod = find_module(exercise)
+        if which == "solution":
+            path = ROOT / "solutions" / mod.SLUG
+        elif exercise in PRISTINE_STARTERS:
+            path = _size_common.pristine(mod.SLUG)
+        else:
+            path = ROOT / "exercises" / mod.SLUG
+        before = run_leftovers()
+        rep = check(exercise, path=path)
+        _CHECKED[key] = (rep, before, run_leftovers())
+    return _CHECKED[key][0]
+
+
+def checked_leftovers(exercise: str, which: str = "starter") -> tuple[dict, dict]:
+    """What the run of :func:`checked` found before it and left after it."""
+    checked(exercise, which)
+    _, before, after = _CHECKED[(exercise, which)]
+    return before, after

@@ -9,14 +9,15 @@ import time
 import pytest
 
 from helpers import check, engine
-from tests.conftest import ROOT
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked
 
 pytestmark = [pytest.mark.docker]
 
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("00")
+    rep = checked("00")
     assert rep.error is None
     assert not rep.passed and rep.score < rep.max_score
     by_name = {r.name: r for r in rep.results}
@@ -27,9 +28,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes(base_images, resource_counts):
     before = resource_counts()
-    rep = check("00", path=ROOT / "solutions" / "00_warmup")
+    rep = checked("00", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 5
+    assert rep.score == rep.max_score == find_module("00").RUBRIC.max_score
     assert resource_counts() == before
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from helpers import check, engine
 from helpers.checks import ex02_healthcheck as ex
-from tests.conftest import ROOT, failed_items, solution_copy
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -19,7 +20,7 @@ ALL = {ex.HEALTHY, ex.FAULT, ex.DEPENDS, ex.OPTIONS}
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("02")
+    rep = checked("02")
     assert rep.error is None, rep.error
     assert failed_items(rep) == ALL, str(rep)
     by = {r.name: r for r in rep.results}
@@ -32,9 +33,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes_with_measured_times(base_images, resource_counts):
     before = resource_counts()
-    rep = check("02", path=SOLUTION)
+    rep = checked("02", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 10
+    assert rep.score == rep.max_score == find_module("02").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     healthy = by[ex.HEALTHY].evidence
     # the app warms up for 3 s: healthy cannot come sooner, and start_interval makes it prompt

@@ -11,7 +11,8 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex03_dockerignore as ex03
-from tests.conftest import ROOT, run_leftovers
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked, run_leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -31,7 +32,7 @@ def _variant(tmp_path: Path, ignore: str) -> Path:
 
 def test_starter_fails_with_hints(base_images):
     scratch = _scratch_dirs()
-    rep = check("03")
+    rep = checked("03")
     assert rep.error is None, rep.error
     by = {r.name: r for r in rep.results}
     assert {r.name for r in rep.failed()} == {SIZE, SECRET, CLUTTER}, str(rep)
@@ -45,9 +46,9 @@ def test_starter_fails_with_hints(base_images):
 
 
 def test_solution_passes(base_images):
-    rep = check("03", path=ROOT / "solutions" / "03_dockerignore")
+    rep = checked("03", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 11
+    assert rep.score == rep.max_score == find_module("03").RUBRIC.max_score
     ev = {r.name: r for r in rep.results}[SIZE].evidence
     assert ev["context_bytes_with"] <= ev["limit_bytes"]
     assert ev["ratio"] > 100  # 37 MB of clutter left behind

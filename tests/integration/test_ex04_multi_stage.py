@@ -9,7 +9,8 @@ import pytest
 from helpers import check
 from helpers.checks import _size_common as sc
 from helpers.checks import ex04_multi_stage as ex04
-from tests.conftest import ROOT
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked
 
 pytestmark = [pytest.mark.docker]
 
@@ -77,7 +78,7 @@ def test_pristine_baseline_is_the_committed_starter():
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("04", path=sc.pristine(ex04.SLUG))
+    rep = checked("04")
     assert rep.error is None, rep.error
     by = {r.name: r for r in rep.results}
     assert {r.name for r in rep.failed()} == {
@@ -98,9 +99,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes(base_images, resource_counts):
     before = resource_counts()
-    rep = check("04", path=SOLUTION)
+    rep = checked("04", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 9
+    assert rep.score == rep.max_score == find_module("04").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     assert "gcc: not found" in by[ex04.N_COMPILER].message
     assert by[ex04.N_SIZE].evidence["ratio"] < 0.5  # measured ~0.39

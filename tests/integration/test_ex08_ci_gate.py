@@ -4,7 +4,8 @@ exactly their item."""
 import pytest
 
 from helpers import check
-from tests.conftest import ROOT, solution_copy
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -15,7 +16,7 @@ WORKFLOW = ".github/workflows/docker.yml"
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("08")
+    rep = checked("08")
     assert rep.error is None, rep.error
     failed = {r.name: r for r in rep.results if not r.passed}
     assert set(failed) == {
@@ -35,9 +36,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes(base_images, resource_counts):
     before = resource_counts()
-    rep = check("08", path=SOLUTION)
+    rep = checked("08", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 15
+    assert rep.score == rep.max_score == find_module("08").RUBRIC.max_score
     size = next(r for r in rep.results if r.name.startswith("the size step"))
     # measured, not assumed: the step really ran and really judged two real images
     assert size.evidence["bloated"]["exit_code"] != 0

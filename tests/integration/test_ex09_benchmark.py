@@ -3,7 +3,8 @@
 import pytest
 
 from helpers import benchmark, check
-from tests.conftest import ROOT, solution_copy
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -22,7 +23,7 @@ ALL_ITEMS = {
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("09")
+    rep = checked("09")
     assert rep.error is None, rep.error
     failed = {r.name: r for r in rep.results if not r.passed}
     assert set(failed) == ALL_ITEMS, str(rep)
@@ -34,9 +35,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes_and_table_is_measured(base_images, resource_counts):
     before = resource_counts()
-    rep = check("09", path=SOLUTION)
+    rep = checked("09", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 12
+    assert rep.score == rep.max_score == find_module("09").RUBRIC.max_score
     table = {r["variant"]: r for r in rep.results[0].evidence["summary"]}
     assert set(table) == set(benchmark.REQUIRED_ROWS)
     assert all(r["reps"] == 2 for r in table.values())

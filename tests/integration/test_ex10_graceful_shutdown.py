@@ -4,7 +4,8 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
-from tests.conftest import ROOT, failed_items, solution_copy
+from helpers.checks import find_module
+from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,7 +21,7 @@ assert EXEC_CMD in DOCKERFILE and HANDLERS in WORKER
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("10")
+    rep = checked("10")
     assert rep.error is None, rep.error
     assert failed_items(rep) == {ex.QUICK, ex.EXIT0, ex.CLEANUP, ex.EXEC}, str(rep)
     by = {r.name: r for r in rep.results}
@@ -32,9 +33,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
 
 def test_solution_passes(base_images, resource_counts):
     before = resource_counts()
-    rep = check("10", path=SOLUTION)
+    rep = checked("10", "solution")
     assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 9
+    assert rep.score == rep.max_score == find_module("10").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     assert by[ex.QUICK].evidence["stop_seconds"] < ex.BOUND_S
     assert by[ex.CLEANUP].evidence["last_batch_logged"] >= 1
