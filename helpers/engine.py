@@ -276,7 +276,12 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
     c = client()
     flt = _managed_filter(kind, run)
     return {
-        "containers": [x.name for x in c.containers.list(all=True, filters=flt)],
+        # the low-level list: the high-level one inspects each container afterwards, and a
+        # container removed in between (a check's own cleanup) made it raise NotFound
+        "containers": [
+            (x.get("Names") or ["/" + x["Id"][:12]])[0].lstrip("/")
+            for x in c.api.containers(all=True, filters=flt)
+        ],
         "networks": [x.name for x in c.networks.list(filters=flt)],
         "volumes": [x.name for x in c.volumes.list(filters=flt)],
         "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)]
@@ -350,9 +355,9 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
     # kind=temp, not just managed=true: a learner's own container inherits the labels of
     # the base image it runs, and the helpers always set kind=temp on their own things.
     flt = _managed_filter(kind=KIND_TEMP, run=run)
-    for ctr in c.containers.list(all=True, filters=flt):
+    for row in c.api.containers(all=True, filters=flt):  # no per-container inspect race
         try:
-            ctr.remove(force=True, v=True)
+            c.api.remove_container(row["Id"], force=True, v=True)
             counts["containers"] += 1
         except docker.errors.NotFound:
             pass

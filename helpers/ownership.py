@@ -63,9 +63,9 @@ def sweep_dead_runs() -> dict[str, int]:
             fn(*args, **kwargs)
             counts[kind] += 1
 
-    for ctr in c.containers.list(all=True, filters=flt):
-        if _dead_owner(ctr.labels, host):
-            drop("containers", ctr.remove, force=True, v=True)
+    for row in c.api.containers(all=True, filters=flt):  # no per-container inspect race
+        if _dead_owner(row.get("Labels"), host):
+            drop("containers", c.api.remove_container, row["Id"], force=True, v=True)
     for net in c.networks.list(filters=flt):
         if _dead_owner(net.attrs.get("Labels"), host):
             drop("networks", net.remove)

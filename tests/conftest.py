@@ -78,11 +78,16 @@ def tmp_context(tmp_path: Path) -> BuildContext:
 
 @pytest.fixture
 def resource_counts(docker_client):
-    """A function returning how many managed temp resources exist now."""
+    """A function returning which managed temp resources of this run exist now, by name.
+
+    Identities, not counts: a test's leak check compares the very resources before and
+    after, so one that another test removed meanwhile cannot hide one this test left.
+    ``after > before`` means "something new appeared".
+    """
     from helpers import engine
 
-    def counts() -> dict[str, int]:
-        return {k: len(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
+    def counts() -> dict[str, set[str]]:
+        return {k: set(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
 
     return counts
 
