@@ -6,6 +6,7 @@ Set ``SHIPSHAPE_REQUIRE_ENGINE=1`` (CI does) to turn "no engine" from a skip int
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # One run id for this test session and everything it starts (CLI subprocesses, notebook
 # kernels), so the leak test can judge exactly what the suite made, even on a shared engine.
 os.environ.setdefault("SHIPSHAPE_RUN_ID", "pytest-" + uuid.uuid4().hex[:8])
+
+# A private temp folder for the session and every process it starts, so the leak test can
+# judge the helpers' own scratch folders (``shipshape-*``) even on a machine others share.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="pytest-session-"))
+os.environ["TMPDIR"] = str(SESSION_TMP)
+tempfile.tempdir = str(SESSION_TMP)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

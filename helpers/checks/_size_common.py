@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import engine, images, settings
+from .. import engine, images, ownership, settings
 from ..dockerfile import Dockerfile
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -38,7 +38,7 @@ MB = 1000 * 1000
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
 
 
-def pristine(slug: str) -> Path:
+def pristine(slug: str, dest: Path | None = None) -> Path:
     """The starter as shipped, for the size baseline: a fresh folder in the cache.
 
     The files that decide the baseline's size (``Dockerfile``, ``requirements.txt``) come from
@@ -47,7 +47,13 @@ def pristine(slug: str) -> Path:
     ``exercises/<slug>`` (one copy of the app, and its few kB do not move the figure). A
     ``.dockerignore`` the learner added is left out: the shipped starter has none.
     """
-    dest = settings.cache_dir() / "pristine" / str(os.getpid()) / slug
+    if dest is None:
+        root = settings.cache_dir() / "pristine"
+        if root.is_dir():  # copies of processes that are gone (one per process, never shared)
+            for old in root.iterdir():
+                if old.name.isdigit() and not ownership.alive(int(old.name)):
+                    shutil.rmtree(old, ignore_errors=True)
+        dest = root / str(os.getpid()) / slug
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(
         settings.repo_root() / "exercises" / slug,
@@ -90,7 +96,11 @@ def baseline_size(slug: str, exercise: str) -> Baseline:
     The cache key is the pristine files plus the ids of their base images: rebuild a base
     image (or change the starter) and the baseline is measured again.
     """
-    src = pristine(slug)
+    with tempfile.TemporaryDirectory(prefix="shipshape-baseline-") as tmp:
+        return _baseline_size(pristine(slug, Path(tmp) / slug), slug, exercise)
+
+
+def _baseline_size(src: Path, slug: str, exercise: str) -> Baseline:
     c = engine.client()
     ids = [c.images.get(b).id for b in external_bases(src)]
     key = hashlib.sha256((_digest_files(src) + "".join(ids)).encode()).hexdigest()[:16]

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from helpers import engine
+from helpers import engine, settings
+from tests.conftest import SESSION_TMP
 
 
 @pytest.mark.docker
@@ -16,6 +17,15 @@ def test_no_managed_resources_left(docker_client):
     assert left == {"containers": [], "networks": [], "volumes": [], "images": []}, left
     if os.environ.get("CI"):  # alone on the engine: nothing of any run may remain either
         assert engine.leftovers() == left, engine.leftovers()
+    # no dangling image of this run (a tag moved away from an image the suite built)
+    dangling = docker_client.images.list(
+        filters={"dangling": True, "label": f"{engine.RUN_LABEL}={engine.RUN_ID}"}
+    )
+    assert not dangling, [im.short_id for im in dangling]
+    # no scratch folder of the helpers (the session's own TMPDIR, see conftest)
+    assert not sorted(p.name for p in SESSION_TMP.glob("shipshape-*"))
+    # the course cache holds finished measurements only (writes are atomic: no .part left)
+    assert not sorted(str(p) for p in settings.cache_dir().rglob("*.part"))
     # and the helpers' own cleanup is label-scoped: base images are still here
     from helpers import baseimages
 
