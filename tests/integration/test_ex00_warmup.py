@@ -9,7 +9,6 @@ import time
 import pytest
 
 from helpers import check, engine
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked
 
 pytestmark = [pytest.mark.docker]
@@ -23,14 +22,6 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     by_name = {r.name: r for r in rep.results}
     pinned = by_name["the base image is a specific slim tag"]
     assert not pinned.passed and "python:3.11-slim" in pinned.hint and "DL3007" in pinned.hint
-    assert resource_counts() == before
-
-
-def test_solution_passes(base_images, resource_counts):
-    before = resource_counts()
-    rep = checked("00", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("00").RUBRIC.max_score
     assert resource_counts() == before
 
 

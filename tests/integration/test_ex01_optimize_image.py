@@ -9,7 +9,6 @@ import pytest
 from helpers import check
 from helpers.checks import _size_common as sc
 from helpers.checks import ex01_optimize_image as ex01
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked
 
 pytestmark = [pytest.mark.docker]
@@ -102,14 +101,11 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes(base_images, resource_counts):
-    before = resource_counts()
+def test_solution_evidence(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("01", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("01").RUBRIC.max_score
     size = next(r for r in rep.results if r.name == ex01.N_SIZE)
     assert size.evidence["ratio"] < 0.35  # measured ~0.25: slim base is most of the drop
-    assert resource_counts() == before
 
 
 @pytest.mark.parametrize("name", list(WRONG))

@@ -9,7 +9,6 @@ import pytest
 
 from helpers import check, engine
 from helpers.checks import ex02_healthcheck as ex
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -31,11 +30,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes_with_measured_times(base_images, resource_counts):
-    before = resource_counts()
+def test_solution_evidence_with_measured_times(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("02", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("02").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     healthy = by[ex.HEALTHY].evidence
     # the app warms up for 3 s: healthy cannot come sooner, and start_interval makes it prompt
@@ -44,7 +41,6 @@ def test_solution_passes_with_measured_times(base_images, resource_counts):
     fault = by[ex.FAULT].evidence
     assert 0 < fault["seconds_to_unhealthy"] <= fault["bound_s"], fault
     assert "503" in fault["fault"]
-    assert resource_counts() == before
 
 
 def variant(tmp_path, compose_text=None, dockerfile=None):

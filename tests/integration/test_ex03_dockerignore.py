@@ -11,7 +11,6 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex03_dockerignore as ex03
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked, run_leftovers
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -45,15 +44,13 @@ def test_starter_fails_with_hints(base_images):
     assert not run_leftovers() and _scratch_dirs() == scratch
 
 
-def test_solution_passes(base_images):
+def test_solution_evidence(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("03", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("03").RUBRIC.max_score
     ev = {r.name: r for r in rep.results}[SIZE].evidence
     assert ev["context_bytes_with"] <= ev["limit_bytes"]
     assert ev["ratio"] > 100  # 37 MB of clutter left behind
     assert ev["build_seconds_with"] is not None and ev["build_seconds_without"] is not None
-    assert not run_leftovers()
 
 
 @pytest.mark.parametrize(

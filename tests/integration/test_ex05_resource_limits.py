@@ -4,7 +4,6 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex05_resource_limits as ex
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -29,11 +28,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes_with_three_oom_signals(base_images, resource_counts):
-    before = resource_counts()
+def test_solution_evidence_with_three_oom_signals(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("05", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("05").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     ins = by[ex.LIMITS].evidence["inspect"]
     assert ins["db"]["memory_bytes"] == 1024**3 and ins["db"]["cpus"] == 1.0
@@ -43,7 +40,6 @@ def test_solution_passes_with_three_oom_signals(base_images, resource_counts):
     assert oom["memory_limit_bytes"] == 2 * 1024**3
     assert by[ex.DB_ALIVE].evidence["status"] == "running"
     assert by[ex.DB_ALIVE].evidence["oom_killed"] is False
-    assert resource_counts() == before
 
 
 @pytest.mark.parametrize(

@@ -47,13 +47,11 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes(base_images, resource_counts):
-    before = resource_counts()
+def test_solution_evidence(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("07", "solution")
-    assert rep.passed, str(rep)
     size = next(r for r in rep.results if r.name.startswith("the image is much smaller"))
     assert size.evidence["ratio"] < 0.25
-    assert resource_counts() == before
 
 
 def test_password_in_env_fails_the_secret_items(tmp_path, base_images):

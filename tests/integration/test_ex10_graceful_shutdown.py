@@ -4,7 +4,6 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
-from helpers.checks import find_module
 from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -31,15 +30,12 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes(base_images, resource_counts):
-    before = resource_counts()
+def test_solution_evidence(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
     rep = checked("10", "solution")
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == find_module("10").RUBRIC.max_score
     by = {r.name: r for r in rep.results}
     assert by[ex.QUICK].evidence["stop_seconds"] < ex.BOUND_S
     assert by[ex.CLEANUP].evidence["last_batch_logged"] >= 1
-    assert resource_counts() == before
 
 
 @pytest.mark.parametrize(
