@@ -36,16 +36,7 @@ def report_html(rep: Report) -> str:
 
 
 def doctor_html(rep: DoctorReport) -> str:
-    rows = []
-    for i in rep.items:
-        colour = GREEN if i.ok else (RED if i.required else AMBER)
-        fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
-        rows.append(
-            f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
-            f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>"
-        )
-    verdict = "ready" if rep.ok else "not ready: fix the red items"
-    return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
+    return render.doctor_html(rep)
 
 
 def in_notebook() -> bool:

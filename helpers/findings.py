@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +89,14 @@ def jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x, default=str))
 
 
+#: How a report is shown: :mod:`helpers.render` registers ``text`` and ``html`` when it is
+#: imported (``import helpers`` does it), so this model never imports its presentation.
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": lambda rep: f"Exercise {rep.exercise}: score {rep.score:g}/{rep.max_score:g}",
+    "html": lambda rep: f"<pre>{rep.exercise}: {rep.score:g}/{rep.max_score:g}</pre>",
+}
+
+
 @dataclass
 class Report:
     """All findings of one exercise check.
@@ -150,14 +159,10 @@ class Report:
         }
 
     def __str__(self) -> str:
-        from . import render
-
-        return render.report_text(self)
+        return RENDERERS["text"](self)
 
     def _repr_html_(self) -> str:
-        from . import render
-
-        return render.report_html(self)
+        return RENDERERS["html"](self)
 
 
 def human_bytes(n: float | None) -> str:

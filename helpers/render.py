@@ -20,7 +20,7 @@ import html
 import json
 from typing import Any
 
-from .findings import NOT_JUDGED, Finding, Report, fmt_points
+from .findings import NOT_JUDGED, RENDERERS, Finding, Report, fmt_points
 
 GREEN, RED, AMBER, GREY = "#1a7f37", "#cf222e", "#9a6700", "#666"
 
@@ -94,3 +94,20 @@ def report_html(rep: Report) -> str:
         f"<span style='color:{GREY}'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
         f"<table style='width:100%'>{''.join(rows)}</table></div>"
     )
+
+
+def doctor_html(rep: Any) -> str:
+    """The doctor's table (duck-typed: items with ``ok``, ``required``, ``name``, ``detail``, ``fix``)."""
+    rows = []
+    for i in rep.items:
+        colour = GREEN if i.ok else (RED if i.required else AMBER)
+        fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
+        rows.append(
+            f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
+            f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>"
+        )
+    verdict = "ready" if rep.ok else "not ready: fix the red items"
+    return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
+
+
+RENDERERS.update(text=report_text, html=report_html)
