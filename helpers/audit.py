@@ -39,7 +39,6 @@ TRIVIAL_PROBES = (
     re.compile(r"^echo\b"),
     re.compile(r"python3? -c ['\"]?print\("),
 )
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 @dataclass
@@ -119,10 +118,13 @@ class AuditReport:
 
 # --------------------------------------------------------------------------- inputs
 def find_compose(folder: Path) -> Path | None:
-    for name in COMPOSE_FILES:
-        if (folder / name).is_file():
-            return folder / name
-    return None
+    """The compose file Compose itself would pick in ``folder``, or None."""
+    from .compose import find_compose_file
+
+    try:
+        return find_compose_file(folder)
+    except FileNotFoundError:
+        return None
 
 
 def load_compose(folder: Path) -> dict[str, Any] | None:
