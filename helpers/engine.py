@@ -284,17 +284,21 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
         ],
         "networks": [x.name for x in c.networks.list(filters=flt)],
         "volumes": [x.name for x in c.volumes.list(filters=flt)],
-        "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)]
+        # low-level lists here too: the high-level one inspects each image afterwards
+        "images": [(_tags(x) or [x["Id"][7:19]])[0] for x in c.api.images(filters=flt)]
         # earlier build stages carry their base image's labels, so they are found by tag
-        + (
-            [
-                t
-                for x in c.images.list(name=f"{TAG_PREFIX}stage/*")
-                for t in x.tags
-                if _is_stage_tag(t, run)
-            ]
-        ),
+        + [
+            t
+            for x in c.api.images(name=f"{TAG_PREFIX}stage/*")
+            for t in _tags(x)
+            if _is_stage_tag(t, run)
+        ],
     }
+
+
+def _tags(row: dict[str, Any]) -> list[str]:
+    """The real tags of a low-level image row (``<none>:<none>`` is no tag)."""
+    return [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
 
 
 #: Every image the helpers tag lives under this repository prefix.

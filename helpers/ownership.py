@@ -72,9 +72,10 @@ def sweep_dead_runs() -> dict[str, int]:
     for vol in c.volumes.list(filters=flt):
         if _dead_owner(vol.attrs.get("Labels"), host):
             drop("volumes", vol.remove, force=True)
-    for im in c.images.list(filters=flt):
-        course_tags = im.tags and all(t.startswith(engine.TAG_PREFIX) for t in im.tags)
-        if course_tags and _dead_owner(im.labels, host):
-            for t in im.tags:  # by name: an image still used by a live container stays
-                drop("images", c.images.remove, t)
+    for row in c.api.images(filters=flt):
+        tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
+        course_tags = tags and all(t.startswith(engine.TAG_PREFIX) for t in tags)
+        if course_tags and _dead_owner(row.get("Labels"), host):
+            for t in tags:  # by name: an image still used by a live container stays
+                drop("images", c.api.remove_image, t)
     return counts
