@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .findings import human_bytes as _human
+
 PASS, FAIL, NOT_RUN, WARN = "PASS", "FAIL", "NOT RUN", "WARN"
 EXIT_OK, EXIT_FAIL, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_MAX_SIZE = "500MB"
@@ -170,14 +172,6 @@ class GateResult:
             )
         lines.append(f"verdict: {self.verdict} (exit {self.exit_code}, {self.seconds:.1f} s)")
         return "\n".join(lines)
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 def size_gate(image: str, max_size: int | str) -> GateRow:
