@@ -100,10 +100,13 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
             assert r.hint, f"{r.name} failed without a hint"
 
 
-def test_broken_compose_file_is_a_clear_error(tmp_path, docker_client):
+def test_broken_compose_file_scores_zero_with_the_reason(tmp_path, docker_client):
+    """The learner's mistake, like a Dockerfile that does not build: scored, not "could not run"."""
     dst = variant(tmp_path, compose_text="services:\n  api: [not, a, mapping\n")
     rep = check("02", path=dst)
-    assert rep.error and "cannot be read" in rep.error
+    assert rep.error is None and rep.score == 0 and rep.max_score == ex.RUBRIC.max_score
+    assert all(r.status == "not judged" and "compose" in r.message.lower() for r in rep.results)
+    assert all("docker compose config" in r.hint for r in rep.results), str(rep)
 
 
 def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path):
