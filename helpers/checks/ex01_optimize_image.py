@@ -29,7 +29,6 @@ from .. import containers, images
 from ..dockerfile import Dockerfile
 from ..findings import Report
 from . import _size_common as sc
-from .base import CheckResult
 from .rubric import Facts, Rubric, Verdict, build_verdict
 
 EXERCISE = "01"
@@ -86,7 +85,7 @@ def builds(f: Facts) -> Verdict:
 
 
 @RUBRIC.item("output", N_OUTPUT, 2, needs=("image",))
-def output(f: Facts) -> CheckResult:
+def output(f: Facts) -> Verdict:
     tag = f.image.tag
     want = EXPECTED.read_text().strip().splitlines()
     with containers.running(tag) as ctr:
@@ -115,9 +114,7 @@ def output(f: Facts) -> CheckResult:
     else:
         msg = f"{len(got)} lines, expected {len(want)}; first difference: {diff}"
         hint = "Keep etl.py, data/orders.csv and the pinned versions as they were: the exercise changes the image, not the report."
-    return CheckResult(
-        N_OUTPUT,
-        2,
+    return Verdict(
         ok,
         msg,
         hint=hint,
@@ -131,15 +128,13 @@ def output(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("curl", N_CURL, 1, needs=("image",))
-def curl(f: Facts) -> CheckResult:
+def curl(f: Facts) -> Verdict:
     tag = f.image.tag
     with containers.running(tag, ["sh", "-c", "curl --version 2>&1 | head -n1"]) as ctr:
         info = containers.wait_for_exit(ctr, timeout_s=60)
         out = ctr.logs().decode("utf-8", "replace").strip()
     ok = info.exit_code == 0 and out.startswith("curl ")
-    return CheckResult(
-        N_CURL,
-        1,
+    return Verdict(
         ok,
         out[:120] or f"exit code {info.exit_code}",
         hint="The ops team needs curl in the image: keep installing it, just do it in one "
@@ -149,7 +144,7 @@ def curl(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("size", N_SIZE, 3, needs=("image",))
-def size(f: Facts) -> CheckResult:
+def size(f: Facts) -> Verdict:
     tag = f.image.tag
     base = sc.baseline_size(SLUG, EXERCISE)
     mine = images.image_size_bytes(tag)
@@ -159,9 +154,7 @@ def size(f: Facts) -> CheckResult:
     earned = round(3 * max(0.0, min(1.0, drop / full_drop)), 1)
     ok = ratio <= FULL_RATIO
     layers = [x for x in images.layers(tag) if not x["empty"]][-6:]
-    return CheckResult(
-        N_SIZE,
-        3,
+    return Verdict(
         ok,
         f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: "
         f"{ratio:.2f}x (full credit at <= {FULL_RATIO:.2f}x)",
@@ -179,12 +172,12 @@ def size(f: Facts) -> CheckResult:
                 for x in sorted(layers, key=lambda x: -x["size_bytes"])
             ],
         },
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("no_junk", N_JUNK, 2, needs=("image",))
-def no_junk(f: Facts) -> CheckResult:
+def no_junk(f: Facts) -> Verdict:
     found = sc.junk(f.layers.final)
     kinds = sorted(found)
     earned = 2 - sum(1 for k in kinds if k.startswith("apt")) - ("pip cache" in kinds)
@@ -199,9 +192,7 @@ def no_junk(f: Facts) -> CheckResult:
             "pip keeps the wheels it downloads and builds in /root/.cache/pip: "
             "`pip install --no-cache-dir -r requirements.txt`."
         )
-    return CheckResult(
-        N_JUNK,
-        2,
+    return Verdict(
         not kinds,
         "none found"
         if not kinds
@@ -211,18 +202,16 @@ def no_junk(f: Facts) -> CheckResult:
         ),
         hint=" ".join(hints),
         evidence={"found": found},
-        points_earned=max(0, earned),
+        earned=max(0, earned),
     )
 
 
 @RUBRIC.item("no_waste", N_WASTE, 2, needs=("image",))
-def waste(f: Facts) -> CheckResult:
+def waste(f: Facts) -> Verdict:
     lf = f.layers
     own = lf.own_wasted_bytes
     earned = round(2 * max(0.0, min(1.0, (WASTE_ZERO - own) / (WASTE_ZERO - WASTE_OK))), 1)
-    return CheckResult(
-        N_WASTE,
-        2,
+    return Verdict(
         own <= WASTE_OK,
         f"{sc.mb(own)} MB wasted in the Dockerfile's own layers "
         f"(full credit <= {sc.mb(WASTE_OK)} MB)",
@@ -237,15 +226,15 @@ def waste(f: Facts) -> CheckResult:
                 for p, b, n, d in lf.top_waste
             ],
         },
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("dep_cache", N_CACHE, 2, needs=("image",))
-def dep_cache(f: Facts) -> CheckResult:
+def dep_cache(f: Facts) -> Verdict:
     path = f.path
     if not (path / APP).is_file():
-        return CheckResult(N_CACHE, 2, False, f"no {APP} to edit", hint=f"Keep {APP}.")
+        return Verdict(False, f"no {APP} to edit", hint=f"Keep {APP}.")
     ctx = sc.copy_context(path)
     tag_a, tag_b = f.tag("cache-a"), f.tag("cache-b")
     try:
@@ -264,9 +253,7 @@ def dep_cache(f: Facts) -> CheckResult:
         msg = "no RUN step with pip install found"
     else:
         msg = "; ".join(f"{'cached' if c else 'RE-RAN'}: {s[:70]}" for s, c in deps)
-    return CheckResult(
-        N_CACHE,
-        2,
+    return Verdict(
         ok,
         f"after editing {APP}: {msg}",
         hint="Copy only requirements.txt, install, THEN copy the code: "

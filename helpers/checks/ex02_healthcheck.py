@@ -21,8 +21,7 @@ from typing import Any
 
 from .. import behaviour, compose, containers
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, Rubric
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "02"
 SLUG = "02_healthcheck"
@@ -89,22 +88,18 @@ def stack(f: Facts) -> Iterator[dict[str, Any]]:
 
 
 @RUBRIC.item("healthy", HEALTHY, 3, needs=("stack",))
-def becomes_healthy(f: Facts) -> CheckResult:
+def becomes_healthy(f: Facts) -> Verdict:
     state = f.stack
     api, cfg = state["api"], state["cfg"]
     if api is None:
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             False,
             "the api container was never created",
             hint="Fix the error Compose printed (in the evidence), then run the check again.",
             evidence={"compose_output": state["up_output"]},
         )
     if cfg is None or cfg.disabled:
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             False,
             "the api has no health check, so Docker can only say it is running",
             hint="Add a `healthcheck:` to the api service (or HEALTHCHECK to its Dockerfile) "
@@ -131,9 +126,7 @@ def becomes_healthy(f: Facts) -> CheckResult:
         state["healthy"] = True
         ev["seconds_to_healthy"] = round(secs, 2)
         ev["measured_from"] = source
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             True,
             f"healthy {secs:.1f} s after the container started "
             f"(the app warms up for {APP_WARMUP_S:.0f} s)",
@@ -159,9 +152,7 @@ def becomes_healthy(f: Facts) -> CheckResult:
             "(<= 5s) and a probe that succeeds when /health answers 200."
         )
     ev["logs"] = containers.logs_tail(api)
-    return CheckResult(
-        HEALTHY,
-        3,
+    return Verdict(
         False,
         f"not healthy: status {tl.final!r} after {tl.seconds:.1f} s "
         f"(last probe: {(probes[-1].get('Output') or '').strip()[-160:] if probes else 'none'!r})",
@@ -171,13 +162,11 @@ def becomes_healthy(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("fault", FAULT, 3, needs=("stack",))
-def detects_fault(f: Facts) -> CheckResult:
+def detects_fault(f: Facts) -> Verdict:
     state = f.stack
     api, cfg = state["api"], state["cfg"]
     if not state.get("healthy"):
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             False,
             "not judged: the api never became healthy, so there is no fault to notice",
             hint="Make the api become healthy first (see the item above).",
@@ -185,9 +174,7 @@ def detects_fault(f: Facts) -> CheckResult:
     bound = cfg.unhealthy_bound_s(SLACK_S)
     ev: dict[str, Any] = {"healthcheck": cfg.to_dict(), "bound_s": round(bound, 1)}
     if bound > MAX_FAULT_WAIT_S:
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             False,
             f"with these settings a fault may go unnoticed for {bound:.0f} s "
             f"(interval {cfg.interval_s:g} s x retries {cfg.retries} + timeout "
@@ -216,9 +203,7 @@ def detects_fault(f: Facts) -> CheckResult:
         secs = turned - t_break
         ev["seconds_to_unhealthy"] = round(secs, 2)
         state["t_break"] = t_break
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             True,
             f"unhealthy {secs:.1f} s after /health started answering 503 "
             f"(bound {bound:.0f} s = {cfg.interval_s:g} x {cfg.retries} + {cfg.timeout_s:g} "
@@ -236,9 +221,7 @@ def detects_fault(f: Facts) -> CheckResult:
         else "Read the last probes in the evidence: the probe must exit non-zero as soon as "
         "/health stops answering 200."
     )
-    return CheckResult(
-        FAULT,
-        3,
+    return Verdict(
         False,
         f"still {tl.final!r} {tl.seconds:.1f} s after the fault (bound {bound:.0f} s)",
         hint=hint,
@@ -247,14 +230,12 @@ def detects_fault(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("depends", DEPENDS, 2, needs=("stack",))
-def worker_waits(f: Facts) -> CheckResult:
+def worker_waits(f: Facts) -> Verdict:
     state = f.stack
     stack = state["stack"]
     svc = (state["model"].get("services") or {}).get("worker")
     if svc is None:
-        return CheckResult(
-            DEPENDS,
-            2,
+        return Verdict(
             False,
             "compose.yaml has no `worker` service",
             hint="Keep the starter's services (api and worker); the exercise changes their "
@@ -265,9 +246,7 @@ def worker_waits(f: Facts) -> CheckResult:
     ev: dict[str, Any] = {"depends_on_condition": cond}
     if worker is None:
         ev["compose_output"] = state["up_output"]
-        return CheckResult(
-            DEPENDS,
-            2,
+        return Verdict(
             False,
             "the worker was never started (Compose gave up on its dependency)",
             hint="Compose starts the worker only when the api is healthy: make the api "
@@ -279,9 +258,7 @@ def worker_waits(f: Facts) -> CheckResult:
     ok_behaviour = info.exit_code == 0 and "answered 200" in info.logs
     ok = ok_behaviour and cond == "service_healthy"
     if ok:
-        return CheckResult(
-            DEPENDS,
-            2,
+        return Verdict(
             True,
             f"condition {cond}; the job found the api ready and exited 0",
             evidence=ev,
@@ -295,9 +272,7 @@ def worker_waits(f: Facts) -> CheckResult:
         "said `healthy` before the app was (the job got a 503). A probe must fail until "
         "/health answers 200, then Compose's wait means something."
     )
-    return CheckResult(
-        DEPENDS,
-        2,
+    return Verdict(
         False,
         f"condition {cond}; the job exited {info.exit_code}: {info.logs.strip()[-160:]!r}",
         hint=hint,
@@ -306,12 +281,10 @@ def worker_waits(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("options", OPTIONS, 2, needs=("stack",))
-def options(f: Facts) -> CheckResult:
+def options(f: Facts) -> Verdict:
     cfg = f.stack["cfg"]
     if cfg is None or cfg.disabled:
-        return CheckResult(
-            OPTIONS,
-            2,
+        return Verdict(
             False,
             "no health check to judge",
             hint="Add a health check with interval, timeout, retries and start_period.",
@@ -335,14 +308,12 @@ def options(f: Facts) -> CheckResult:
         f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "
         f"start_period {cfg.start_period_s:g} s"
     )
-    return CheckResult(
-        OPTIONS,
-        2,
+    return Verdict(
         earned == 2,
         msg,
         hint="; ".join(problems) + ".",
         evidence=cfg.to_dict(),
-        points_earned=earned,
+        earned=earned,
     )
 
 

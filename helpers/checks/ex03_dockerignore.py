@@ -18,8 +18,7 @@ from typing import Any
 
 from .. import containers, context, images
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, Rubric
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "03"
 SLUG = "03_dockerignore"
@@ -121,7 +120,7 @@ def ran(f: Facts) -> dict[str, Any]:
 
 
 @RUBRIC.item("small", ITEM_SIZE, 3, needs=("contexts",))
-def small_context(f: Facts) -> CheckResult:
+def small_context(f: Facts) -> Verdict:
     st = f.contexts
     w, wo, ref = st["with"], st["without"], st["ref"]
     limit = threshold_bytes(ref.tar_bytes)
@@ -157,9 +156,7 @@ def small_context(f: Facts) -> CheckResult:
             + ", ".join(f"{k} ({context.fmt_bytes(v)})" for k, v in list(big.items())[:4])
             + ". Add patterns for them (a folder name excludes everything below it)."
         )
-    return CheckResult(
-        ITEM_SIZE,
-        3,
+    return Verdict(
         ok,
         msg,
         hint=hint,
@@ -178,12 +175,12 @@ def small_context(f: Facts) -> CheckResult:
             "still_sent": big,
             "patterns": st["patterns"],
         },
-        points_earned=3 if ok else (1 if halved else 0),
+        earned=3 if ok else (1 if halved else 0),
     )
 
 
 @RUBRIC.item("runs", ITEM_RUNS, 3, needs=("ran",))
-def app_runs(f: Facts) -> CheckResult:
+def app_runs(f: Facts) -> Verdict:
     st = {**f.ran, "patterns": f.contexts["patterns"], "needed": app_files(f.path)}
     out = st.get("output", "")
     code = st["exit"].exit_code if "exit" in st else None
@@ -214,9 +211,7 @@ def app_runs(f: Facts) -> CheckResult:
             f"The app should print exactly {EXPECTED!r}. Do not change the Dockerfile or "
             "the etl package: the exercise is the .dockerignore."
         )
-    return CheckResult(
-        ITEM_RUNS,
-        3,
+    return Verdict(
         ok,
         f"exit code {code}, output {out[-160:]!r}"
         + (f"; missing from the image: {', '.join(missing[:4])}" if missing else ""),
@@ -230,13 +225,11 @@ def _found(st: dict[str, Any], kind: str) -> list[str]:
 
 
 @RUBRIC.item("secret", ITEM_SECRET, 3, needs=("ran",))
-def no_secret(f: Facts) -> CheckResult:
+def no_secret(f: Facts) -> Verdict:
     st = f.ran
     found = _found(st, "secret")
     where = [f"{st['workdir'].rstrip('/')}/{rel}" for rel in found]
-    return CheckResult(
-        ITEM_SECRET,
-        3,
+    return Verdict(
         not found,
         f"found in the image: {', '.join(where)}" if found else "no .env file in the image",
         hint=(
@@ -251,7 +244,7 @@ def no_secret(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("clutter", ITEM_CLUTTER, 2, needs=("ran",))
-def no_clutter(f: Facts) -> CheckResult:
+def no_clutter(f: Facts) -> Verdict:
     st = {**f.ran, "patterns": f.contexts["patterns"]}
     found = {k: _found(st, k) for k in ("git", "data", "cache")}
     bad = {k: v for k, v in found.items() if v}
@@ -273,9 +266,7 @@ def no_clutter(f: Facts) -> CheckResult:
                 f"caches are in the image ({bad['cache'][0]}, ...): add `**/__pycache__` "
                 "and `.pytest_cache`"
             )
-    return CheckResult(
-        ITEM_CLUTTER,
-        2,
+    return Verdict(
         not bad,
         (
             "in the image: "
@@ -285,7 +276,7 @@ def no_clutter(f: Facts) -> CheckResult:
         ),
         hint=". ".join(hints) + ("." if hints else ""),
         evidence={k: v[:5] for k, v in found.items()},
-        points_earned=earned,
+        earned=earned,
     )
 
 

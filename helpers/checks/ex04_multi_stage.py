@@ -25,7 +25,6 @@ from .. import containers, images
 from ..dockerfile import Dockerfile
 from ..findings import Report
 from . import _size_common as sc
-from .base import CheckResult
 from .rubric import Facts, Rubric, Verdict, build_verdict
 
 EXERCISE = "04"
@@ -87,12 +86,10 @@ def builds(f: Facts) -> Verdict:
 
 
 @RUBRIC.item("stages", N_STAGES, 1)
-def stages(f: Facts) -> CheckResult:
+def stages(f: Facts) -> Verdict:
     df, err = _stages(f.path)
     if df is None:
-        return CheckResult(
-            N_STAGES, 1, False, f"could not parse: {err}", hint="Fix the Dockerfile."
-        )
+        return Verdict(False, f"could not parse: {err}", hint="Fix the Dockerfile.")
     n = len(df.stages)
     copies = [i.value for i in df.final.find("COPY") if "--from=" in i.value]
     ok = n >= 2 and bool(copies)
@@ -104,9 +101,7 @@ def stages(f: Facts) -> CheckResult:
         )
     else:
         hint = "The final stage takes nothing from the builder: add `COPY --from=builder /install /usr/local`."
-    return CheckResult(
-        N_STAGES,
-        1,
+    return Verdict(
         ok,
         f"{n} stage(s): "
         + ", ".join(f"{s.base}{' AS ' + s.alias if s.alias else ''}" for s in df.stages)
@@ -117,7 +112,7 @@ def stages(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("no_compiler", N_COMPILER, 2, needs=("image",))
-def no_compiler(f: Facts) -> CheckResult:
+def no_compiler(f: Facts) -> Verdict:
     tag = f.image.tag
     with containers.running(tag, ["sh", "-c", PROBE]) as ctr:
         containers.wait_for_exit(ctr, timeout_s=60)
@@ -138,21 +133,19 @@ def no_compiler(f: Facts) -> CheckResult:
             "Build headers are in the final image: the runtime needs the shared library "
             "(`libpq5`), not the development package (`libpq-dev`, which pulls libc6-dev)."
         )
-    return CheckResult(
-        N_COMPILER,
-        2,
+    return Verdict(
         not compilers and not headers,
         "; ".join(runs)
         + (f"; compilers: {compilers}" if compilers else "")
         + (f"; headers: {headers}" if headers else ""),
         hint=" ".join(hint),
         evidence={"compilers": compilers, "headers": headers, "probe_output": out[-1500:]},
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("app_works", N_APP, 2, needs=("image",))
-def app_works(f: Facts) -> CheckResult:
+def app_works(f: Facts) -> Verdict:
     tag = f.image.tag
     with containers.running(tag) as ctr:
         info = containers.wait_for_exit(ctr, timeout_s=60)
@@ -174,9 +167,7 @@ def app_works(f: Facts) -> CheckResult:
         )
     else:
         hint = 'Keep app.py and `CMD ["python", "app.py"]`; read the output in the evidence.'
-    return CheckResult(
-        N_APP,
-        2,
+    return Verdict(
         ok,
         f"exit code {info.exit_code}: " + " | ".join(out.splitlines()[-3:])[:300],
         hint=hint,
@@ -185,15 +176,13 @@ def app_works(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("size", N_SIZE, 2, needs=("image",))
-def size(f: Facts) -> CheckResult:
+def size(f: Facts) -> Verdict:
     tag = f.image.tag
     base = sc.baseline_size(SLUG, EXERCISE)
     mine = images.image_size_bytes(tag)
     ratio = mine / base.size_bytes
     earned = round(2 * max(0.0, min(1.0, (1 - ratio) / (1 - FULL_RATIO))), 1)
-    return CheckResult(
-        N_SIZE,
-        2,
+    return Verdict(
         ratio <= FULL_RATIO,
         f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: {ratio:.2f}x "
         f"(full credit at <= {FULL_RATIO:.2f}x)",
@@ -206,19 +195,17 @@ def size(f: Facts) -> CheckResult:
             "ratio": round(ratio, 3),
             "full_credit_ratio": FULL_RATIO,
         },
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("builder_larger", N_BUILDER, 1, needs=("image",))
-def builder_larger(f: Facts) -> CheckResult:
+def builder_larger(f: Facts) -> Verdict:
     tag = f.image.tag
     df, _err = _stages(f.path)
     stage = _builder_stage(df) if df else None
     if not stage:
-        return CheckResult(
-            N_BUILDER,
-            1,
+        return Verdict(
             False,
             "no named build stage to build on its own",
             hint="Name the build stage (`FROM python:3.11-slim AS builder`): then "
@@ -230,9 +217,7 @@ def builder_larger(f: Facts) -> CheckResult:
         f.path, tag_builder, target=stage, on_event=None, timeout_s=900, exercise=EXERCISE
     )
     b, f = images.image_size_bytes(tag_builder), images.image_size_bytes(tag)
-    return CheckResult(
-        N_BUILDER,
-        1,
+    return Verdict(
         b > f,
         f"target={stage!r}: {sc.mb(b)} MB, final image {sc.mb(f)} MB",
         hint="The builder should hold the heavy tools (compiler, headers) and the final "

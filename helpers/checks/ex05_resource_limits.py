@@ -18,8 +18,7 @@ from typing import Any
 
 from .. import behaviour, compose, containers, engine
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, Rubric
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "05"
 SLUG = "05_resource_limits"
@@ -81,7 +80,7 @@ def stack(f: Facts) -> Iterator[dict[str, Any]]:
 
 
 @RUBRIC.item("limits", LIMITS, 4, needs=("stack",))
-def limits_applied(f: Facts) -> CheckResult:
+def limits_applied(f: Facts) -> Verdict:
     state = f.stack
     earned = 0
     rows: dict[str, Any] = {}
@@ -117,28 +116,24 @@ def limits_applied(f: Facts) -> CheckResult:
         "; ".join(f"{s}: {r['memory']}, {r['cpus']} CPUs" for s, r in rows.items())
         or "no containers"
     )
-    return CheckResult(
-        LIMITS,
-        4,
+    return Verdict(
         ok,
         msg if ok else f"{msg}. Not as asked: {'; '.join(problems)}",
         hint="Under each service put `deploy: resources: limits:` with `memory:` and `cpus:` "
         '(db: 1G and "1"; etl: 2G and "2"). `reservations:` only promise a minimum: '
         "they never stop a service from taking more.",
         evidence={"inspect": rows, "compose_output": state.get("up_output", "")[-600:]},
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("oom", OOM, 3, needs=("stack",))
-def hog_killed(f: Facts) -> CheckResult:
+def hog_killed(f: Facts) -> Verdict:
     state = f.stack
     stack = state["stack"]
     etl = state["etl"]
     if etl is None:
-        return CheckResult(
-            OOM,
-            3,
+        return Verdict(
             False,
             "not run: the etl service's container was never created",
             hint="Fix the error Compose printed (in the evidence), then run the check again.",
@@ -147,9 +142,7 @@ def hog_killed(f: Facts) -> CheckResult:
     etl.reload()
     limit = int(etl.attrs["HostConfig"].get("Memory") or 0)
     if not limit:
-        return CheckResult(
-            OOM,
-            3,
+        return Verdict(
             False,
             "not run: the ETL service has no memory limit, and the course never runs a "
             "memory hog without one",
@@ -185,9 +178,7 @@ def hog_killed(f: Facts) -> CheckResult:
     }
     state["hog"] = ev
     if info.oom_confirmed:
-        return CheckResult(
-            OOM,
-            3,
+        return Verdict(
             True,
             f"OOMKilled, exit 137, limit {gib(info.memory_limit)}: killed after "
             f"{info.seconds:.1f} s ({held[-1][5:] if held else 'no progress printed'})",
@@ -201,9 +192,7 @@ def hog_killed(f: Facts) -> CheckResult:
         else "Exit 137 without OOMKilled is a plain SIGKILL, not the memory limit. Read the "
         "logs in the evidence."
     )
-    return CheckResult(
-        OOM,
-        3,
+    return Verdict(
         False,
         f"exit {info.exit_code}, OOMKilled {info.oom_killed}, limit {gib(limit)}",
         hint=hint,
@@ -212,22 +201,18 @@ def hog_killed(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("db_alive", DB_ALIVE, 3, needs=("stack",))
-def db_alive(f: Facts) -> CheckResult:
+def db_alive(f: Facts) -> Verdict:
     state = f.stack
     db = state["db"]
     if db is None:
-        return CheckResult(
-            DB_ALIVE,
-            3,
+        return Verdict(
             False,
             "the database container was never created",
             hint="Fix the error Compose printed (in the evidence).",
             evidence={"compose_output": state.get("up_output", "")},
         )
     if "hog" not in state:
-        return CheckResult(
-            DB_ALIVE,
-            3,
+        return Verdict(
             False,
             "not judged: the hog did not run, so nothing tested whether the database survives it",
             hint="Give the ETL its memory limit (item above) so the hog can run beside the database.",
@@ -244,7 +229,7 @@ def db_alive(f: Facts) -> CheckResult:
     ok = st.get("Status") == "running" and tl.final == "healthy" and not st.get("OOMKilled")
     after = f"after the hog ended with exit {state['hog']['exit_code']}"
     if ok:
-        return CheckResult(DB_ALIVE, 3, True, f"running and healthy {after}", evidence=ev)
+        return Verdict(True, f"running and healthy {after}", evidence=ev)
     if tl.final == "none":
         hint = "The database has no health check: keep the starter's pg_isready healthcheck."
     else:
@@ -253,9 +238,7 @@ def db_alive(f: Facts) -> CheckResult:
             "Postgres cannot start. Read its logs in the evidence."
         )
     ev["logs"] = containers.logs_tail(db, 15)
-    return CheckResult(
-        DB_ALIVE,
-        3,
+    return Verdict(
         False,
         f"database {st.get('Status')}, health {tl.final} {after}",
         hint=hint,

@@ -16,8 +16,7 @@ from typing import Any
 
 from .. import containers, images, logs
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, Rubric
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "06"
 SLUG = "06_json_logging"
@@ -68,7 +67,7 @@ def warning(f: Facts) -> dict[str, Any]:
 
 
 @RUBRIC.item("json", ITEM_JSON, 3, needs=("default",))
-def every_line_json(f: Facts) -> CheckResult:
+def every_line_json(f: Facts) -> Verdict:
     p, code = f.default["parsed"], f.default["exit_code"]
     ev = {
         "lines": p.lines,
@@ -77,9 +76,7 @@ def every_line_json(f: Facts) -> CheckResult:
         "exit_code": code,
     }
     if p.lines == 0:
-        return CheckResult(
-            ITEM_JSON,
-            3,
+        return Verdict(
             False,
             f"`docker logs` is empty (exit code {code})",
             hint="Nothing reached stdout or stderr. Are the records going to a file? Give "
@@ -101,24 +98,20 @@ def every_line_json(f: Facts) -> CheckResult:
         hint = f"The pipeline exited with code {code}: it should finish cleanly (exit 0)."
     else:
         hint = ""
-    return CheckResult(
-        ITEM_JSON,
-        3,
+    return Verdict(
         ok,
         f"{len(p.records)} of {p.lines} lines parse as JSON objects; exit code {code}",
         hint=hint,
         evidence=ev,
-        points_earned=3 if ok else round(3 * share, 1) if code == 0 else 0,
+        earned=3 if ok else round(3 * share, 1) if code == 0 else 0,
     )
 
 
 @RUBRIC.item("keys", ITEM_KEYS, 2, needs=("default",))
-def five_keys(f: Facts) -> CheckResult:
+def five_keys(f: Facts) -> Verdict:
     recs = f.default["parsed"].records
     if not recs:
-        return CheckResult(
-            ITEM_KEYS,
-            2,
+        return Verdict(
             False,
             "no JSON records to judge",
             hint="Make the log lines JSON first (see the item above).",
@@ -144,9 +137,7 @@ def five_keys(f: Facts) -> CheckResult:
         )
     elif bad_levels:
         hint = f"`level` should be the level name (record.levelname), not {bad_levels[0]!r}."
-    return CheckResult(
-        ITEM_KEYS,
-        2,
+    return Verdict(
         ok,
         (
             f"all {len(recs)} records carry the five keys"
@@ -161,12 +152,10 @@ def five_keys(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("traceback", ITEM_EXC, 2, needs=("default",))
-def exception_traceback(f: Facts) -> CheckResult:
+def exception_traceback(f: Facts) -> Verdict:
     recs = f.default["parsed"].records
     if not recs:
-        return CheckResult(
-            ITEM_EXC,
-            2,
+        return Verdict(
             False,
             "no JSON records to judge",
             hint="Make the log lines JSON first; then log the bad row (A-1003) from the "
@@ -182,9 +171,7 @@ def exception_traceback(f: Facts) -> CheckResult:
     errors = [r for r in recs if str(r.get("level", "")).upper() in ("ERROR", "CRITICAL")]
     if good:
         tb = _text(good[0]["exception"])
-        return CheckResult(
-            ITEM_EXC,
-            2,
+        return Verdict(
             True,
             f"{good[0].get('level')} record with a {len(tb.splitlines())}-line traceback "
             f"ending {tb.strip().splitlines()[-1][:100]!r}",
@@ -206,9 +193,7 @@ def exception_traceback(f: Facts) -> CheckResult:
             "No error record at all: the bad row (A-1003, amount 'n/a') must be logged from "
             "the except block with log.exception(...), which keeps the traceback."
         )
-    return CheckResult(
-        ITEM_EXC,
-        2,
+    return Verdict(
         False,
         f"no record with an `exception` traceback of the {EXPECTED_EXCEPTION} "
         f"({len(errors)} error records, {len(with_exc)} with an `exception` key)",
@@ -222,15 +207,13 @@ def _text(x: Any) -> str:
 
 
 @RUBRIC.item("no_files", ITEM_FILES, 2, needs=("default", "warning"))
-def no_log_files(f: Facts) -> CheckResult:
+def no_log_files(f: Facts) -> Verdict:
     found = sorted(
         set(logs.log_file_changes(f.default["diff"]))
         | set(logs.log_file_changes(f.warning["diff"]))
     )
     changes = [f"{'CAD'[c.get('Kind', 0)]} {c.get('Path')}" for c in f.default["diff"]]
-    return CheckResult(
-        ITEM_FILES,
-        2,
+    return Verdict(
         not found,
         (
             f"the container wrote {', '.join(found[:4])}"
@@ -250,24 +233,20 @@ def no_log_files(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("level", ITEM_LEVEL, 2, needs=("default", "warning"))
-def level_filter(f: Facts) -> CheckResult:
+def level_filter(f: Facts) -> Verdict:
     default = logs.level_counts(f.default["parsed"].records)
     warned_p = f.warning["parsed"]
     warned = logs.level_counts(warned_p.records)
     ev = {"default_levels": default, "levels_with_LOG_LEVEL_WARNING": warned}
     if not f.default["parsed"].records or not warned_p.records:
-        return CheckResult(
-            ITEM_LEVEL,
-            2,
+        return Verdict(
             False,
             "not judged: the runs produced no JSON records",
             hint="Make the log lines JSON first; this item compares levels between two runs.",
             evidence=ev,
         )
     if not default.get("INFO"):
-        return CheckResult(
-            ITEM_LEVEL,
-            2,
+        return Verdict(
             False,
             f"no INFO records at the default level: {default}",
             hint="With LOG_LEVEL unset the pipeline should log at INFO (progress messages "
@@ -287,9 +266,7 @@ def level_filter(f: Facts) -> CheckResult:
         hint = "With LOG_LEVEL=WARNING the warning and the error must still appear."
     else:
         hint = ""
-    return CheckResult(
-        ITEM_LEVEL,
-        2,
+    return Verdict(
         ok,
         f"default run {default}; with LOG_LEVEL=WARNING {warned}",
         hint=hint,

@@ -27,7 +27,7 @@ from typing import Any
 from .. import audit, compose, containers, engine, images
 from ..findings import Report
 from .base import CheckResult
-from .rubric import Facts, NotJudged, Rubric
+from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "07"
 SLUG = "07_production_pipeline"
@@ -177,7 +177,7 @@ def up(f: Facts) -> dict[str, Any]:
 
 
 def _checklist_judge(key: str) -> Any:
-    def judge(f: Facts) -> CheckResult:
+    def judge(f: Facts) -> Verdict:
         return f.checklist[key]
 
     return judge
@@ -188,11 +188,9 @@ for _key, _title in CHECKLIST:
 
 
 @RUBRIC.item("healthy", N_HEALTHY, 3, needs=("up",))
-def healthy(f: Facts) -> CheckResult:
+def healthy(f: Facts) -> Verdict:
     if "error" in f.up:
-        return CheckResult(
-            N_HEALTHY,
-            3,
+        return Verdict(
             False,
             f"`compose up --wait` failed: {f.up['error'][-300:]}",
             hint="Read `docker compose logs`; a service that exits or never becomes healthy stops the stack.",
@@ -206,9 +204,7 @@ def healthy(f: Facts) -> CheckResult:
             containers.health_status(c) or "no healthcheck"
         )
     ok = all(v == "healthy" for v in health.values())
-    return CheckResult(
-        N_HEALTHY,
-        3,
+    return Verdict(
         ok,
         f"up in {secs:.1f} s; health: {health}",
         hint="Every service needs a health check that probes it (pg_isready for the database, the /health URL for the ETL).",
@@ -217,16 +213,12 @@ def healthy(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("rows", N_ROWS, 3, needs=("up",))
-def rows(f: Facts) -> CheckResult:
+def rows(f: Facts) -> Verdict:
     dbs = f.project.containers("db")
     if not dbs or (dbs[0].status != "running" and (dbs[0].reload() or dbs[0].status != "running")):
-        return CheckResult(
-            N_ROWS, 3, False, "the db service is not running", hint="Bring the stack up first."
-        )
+        return Verdict(False, "the db service is not running", hint="Bring the stack up first.")
     count, raw = _wait_rows(dbs[0])
-    return CheckResult(
-        N_ROWS,
-        3,
+    return Verdict(
         count == EXPECTED_ROWS,
         f"SELECT count(*) FROM trips -> {raw[:120]!r}",
         hint="Check `docker compose logs etl`: the ETL must reach db with the password from the secret file.",
@@ -235,7 +227,7 @@ def rows(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("password", N_PASSWORD, 3, needs=("up",))
-def no_password(f: Facts) -> CheckResult:
+def no_password(f: Facts) -> Verdict:
     password = f.work[1]
     where = []
     ctrs = f.project.containers()
@@ -254,9 +246,7 @@ def no_password(f: Facts) -> CheckResult:
     im = engine.client().images.get(f.etl_image)
     if password in json.dumps(im.attrs) or password in json.dumps(im.history()):
         where.append("the etl image's config/history")
-    return CheckResult(
-        N_PASSWORD,
-        3,
+    return Verdict(
         not where,
         "; ".join(where) if where else "not found in any inspect output or image config",
         hint="Use a Compose secret (file) and *_FILE variables: POSTGRES_PASSWORD_FILE for db, DB_PASSWORD_FILE for the ETL.",
@@ -265,11 +255,11 @@ def no_password(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("stop", N_STOP, 3, needs=("up",))
-def stops(f: Facts) -> CheckResult:
+def stops(f: Facts) -> Verdict:
     grace = _grace_seconds(f.project.config(), "etl")
     etl = f.project.containers("etl")
     if not etl:
-        return CheckResult(N_STOP, 3, False, "no etl container", hint="Bring the stack up first.")
+        return Verdict(False, "no etl container", hint="Bring the stack up first.")
     t0 = time.monotonic()
     f.project.run("stop", "etl", timeout_s=grace + 60)
     secs = time.monotonic() - t0
@@ -279,9 +269,7 @@ def stops(f: Facts) -> CheckResult:
         hint = "SIGKILL after the grace period: the app never saw SIGTERM (shell-form CMD?) or ignored it."
     elif info.exit_code != 0:
         hint = "Handle SIGTERM: close connections, log, and exit 0."
-    return CheckResult(
-        N_STOP,
-        3,
+    return Verdict(
         info.exit_code == 0 and secs < grace,
         f"stopped in {secs:.1f} s (grace {grace:.0f} s), exit code {info.exit_code}",
         hint=hint,
@@ -295,19 +283,17 @@ def stops(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("size", N_SIZE, 2, needs=("etl_image",))
-def size(f: Facts) -> CheckResult:
+def size(f: Facts) -> Verdict:
     naive = naive_image(f.work[0], f.tag("naive"))
     mine, base = images.image_size_bytes(f.etl_image), images.image_size_bytes(naive)
     ratio = mine / base
     earned = 2 if ratio <= SIZE_TARGET else max(0.0, 2 * (1 - ratio) / (1 - SIZE_TARGET))
-    return CheckResult(
-        N_SIZE,
-        2,
+    return Verdict(
         ratio <= SIZE_TARGET,
         f"{mine / 1e6:.0f} MB vs naive {base / 1e6:.0f} MB ({ratio:.0%})",
         hint=f"Aim for at most {SIZE_TARGET:.0%} of the naive image: slim base, multi-stage, no compiler.",
         evidence={"bytes": mine, "naive_bytes": base, "ratio": round(ratio, 3)},
-        points_earned=round(earned, 2),
+        earned=round(earned, 2),
     )
 
 

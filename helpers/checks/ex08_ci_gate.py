@@ -41,8 +41,7 @@ from ..workflow import (
     structure_errors,
     validate,
 )
-from .base import CheckResult
-from .rubric import Facts, NotJudged, Rubric
+from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "08"
 SLUG = "08_ci_gate"
@@ -106,16 +105,14 @@ def image(f: Facts) -> images.BuildResult:
 
 
 @RUBRIC.item("valid", N_VALID, 2)
-def valid(f: Facts) -> CheckResult:
+def valid(f: Facts) -> Verdict:
     wf, failed = f.outcome("wf")
     if failed:
-        return CheckResult(N_VALID, 2, False, failed.reason, hint=failed.hint)
+        return Verdict(False, failed.reason, hint=failed.hint)
     doc = wf["doc"]
     tool, errs = validate(wf["path"])
     errs = errs + structure_errors(doc)
-    return CheckResult(
-        N_VALID,
-        2,
+    return Verdict(
         not errs,
         f"{tool}: " + ("no errors" if not errs else f"{len(errs)} error(s): {errs[0]}"),
         hint="Fix the errors listed in the evidence; each names the line or the key."
@@ -126,7 +123,7 @@ def valid(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("roles", N_ROLES, 2, needs=("wf",))
-def has_roles(f: Facts) -> CheckResult:
+def has_roles(f: Facts) -> Verdict:
     found = {r: [s.where() for s in v] for r, v in f.wf["roles"].items()}
     missing = [r for r in ("build", "tests", "scan", "push") if not found[r]]
     hints = {
@@ -136,24 +133,20 @@ def has_roles(f: Facts) -> CheckResult:
         "push": "a `docker push` step (after `docker/login-action`)",
     }
     got = 4 - len(missing)
-    return CheckResult(
-        N_ROLES,
-        2,
+    return Verdict(
         not missing,
         "all four found" if not missing else f"missing: {', '.join(missing)}",
         hint="Add " + "; ".join(hints[m] for m in missing) + "." if missing else "",
         evidence={"steps_by_role": found},
-        points_earned=2 * got / 4,
+        earned=2 * got / 4,
     )
 
 
 @RUBRIC.item("order", N_ORDER, 3, needs=("wf",))
-def order(f: Facts) -> CheckResult:
+def order(f: Facts) -> Verdict:
     doc, r = f.wf["doc"], f.wf["roles"]
     if not r["push"]:
-        return CheckResult(
-            N_ORDER,
-            3,
+        return Verdict(
             False,
             "there is no push step to judge",
             hint="Add the push as the last steps of the job (or in a job that `needs:` the gate job).",
@@ -182,9 +175,7 @@ def order(f: Facts) -> CheckResult:
         ):  # build-and-push in one step: nothing can run between
             problems.append(f"{p.where()} builds and pushes in one go, before any gate")
     problems = list(dict.fromkeys(problems))
-    return CheckResult(
-        N_ORDER,
-        3,
+    return Verdict(
         not problems,
         "the push runs only after every gate passed" if not problems else problems[0],
         hint=""
@@ -197,12 +188,10 @@ def order(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("scan", N_SCAN, 2, needs=("wf",))
-def scan_fails(f: Facts) -> CheckResult:
+def scan_fails(f: Facts) -> Verdict:
     steps = f.wf["roles"]["scan"]
     if not steps:
-        return CheckResult(
-            N_SCAN,
-            2,
+        return Verdict(
             False,
             "no scan step",
             hint='Add aquasecurity/trivy-action with severity: HIGH,CRITICAL and exit-code: "1".',
@@ -229,9 +218,7 @@ def scan_fails(f: Facts) -> CheckResult:
             ok = bool(re.search(r"(--fail-on|fail-build|--exit-code)", s.run + str(s.with_)))
             verdicts.append((s, ok, "threshold found" if ok else "no failing threshold"))
     good = [v for v in verdicts if v[1] and not continue_on_error(f.wf["doc"], v[0])]
-    return CheckResult(
-        N_SCAN,
-        2,
+    return Verdict(
         bool(good),
         "; ".join(f"{s.where()}: {d}" for s, _, d in verdicts),
         hint=""
@@ -245,12 +232,10 @@ def scan_fails(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("size", N_SIZE, 3, needs=("wf",))
-def size_behaviour(f: Facts) -> CheckResult:
+def size_behaviour(f: Facts) -> Verdict:
     doc, steps = f.wf["doc"], f.wf["roles"]["size"]
     if not steps:
-        return CheckResult(
-            N_SIZE,
-            3,
+        return Verdict(
             False,
             "no size step: a 1 GB image would be pushed",
             hint="Add a step that reads `docker image inspect --format '{{.Size}}' "
@@ -273,9 +258,7 @@ def size_behaviour(f: Facts) -> CheckResult:
         repo = f"{SIZE_IMAGE_REPO}-{label}"
         ref = image_ref(doc, build, repo, "ex08") if build else None
         if not ref or not ref.startswith(engine.TAG_PREFIX):
-            return CheckResult(
-                N_SIZE,
-                3,
+            return Verdict(
                 False,
                 f"cannot run the size step here: the build tags {ref!r}, not a name from env IMAGE",
                 hint='Name the image through the workflow\'s env IMAGE: `docker build -t "$IMAGE:${{ github.sha }}" .` '
@@ -297,40 +280,34 @@ def size_behaviour(f: Facts) -> CheckResult:
         hint = "The step let a 1 GB image through: compare the size with 500000000 bytes and `exit 1` when it is larger."
     elif not passes_small:
         hint = "The step also failed a 150 MB image: check the limit (500 MB = 500000000 bytes) and the script's own errors in the evidence."
-    return CheckResult(
-        N_SIZE,
-        3,
+    return Verdict(
         ok,
         msg,
         hint=hint,
         evidence=results,
-        points_earned=1.5 * fails_big + 1.5 * passes_small,
+        earned=1.5 * fails_big + 1.5 * passes_small,
     )
 
 
 @RUBRIC.item("gate", N_GATE, 3)
-def gate_passes(f: Facts) -> CheckResult:
+def gate_passes(f: Facts) -> Verdict:
     built, failed = f.outcome("image")
     if failed:
-        return CheckResult(N_GATE, 3, False, failed.reason, failed.hint, failed.evidence)
+        return Verdict(False, failed.reason, failed.hint, failed.evidence)
     res = gate.evaluate(built.tag, LIMIT, FAIL_ON, allow_incomplete=True)
     rows = {r.gate: f"{r.status}: {r.measured}" for r in res.rows}
     not_run = [r.gate for r in res.not_run]
     note = f" ({', '.join(not_run)} NOT RUN: {res.not_run[0].reason[:90]}...)" if not_run else ""
     if res.passed:
-        return CheckResult(
-            N_GATE, 3, True, f"every gate that ran passed{note}", evidence={"gates": rows}
-        )
+        return Verdict(True, f"every gate that ran passed{note}", evidence={"gates": rows})
     failed = res.failed
-    return CheckResult(
-        N_GATE,
-        3,
+    return Verdict(
         False,
         "failed: " + "; ".join(f"{r.gate} ({r.reason})" for r in failed),
         hint="Run `python -m helpers gate IMAGE` and fix each FAIL row: a slim base for size, "
         "a USER for root, a HEALTHCHECK, no secrets in the files.",
         evidence={"gates": rows},
-        points_earned=3
+        earned=3
         * (len(res.rows) - len(failed) - len(not_run))
         / max(1, len(res.rows) - len(not_run)),
     )

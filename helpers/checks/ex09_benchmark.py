@@ -25,8 +25,7 @@ from typing import Any
 from .. import benchmark
 from ..dockerfile import Dockerfile
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, NotJudged, Rubric
+from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "09"
 SLUG = "09_benchmark"
@@ -41,10 +40,8 @@ N_COLD = "cold builds ran without the layer cache"
 N_WARM = "warm rebuilds are faster than the cold builds"
 
 
-def _missing(name: str, points: float, rows: list[str]) -> CheckResult:
-    return CheckResult(
-        name,
-        points,
+def _missing(name: str, points: float, rows: list[str]) -> Verdict:
+    return Verdict(
         False,
         f"not measured: no {' / '.join(repr(r) for r in rows)} row",
         hint=f"Add {' and '.join(repr(r) for r in rows)} to variants() in variants.py.",
@@ -82,7 +79,7 @@ def table(f: Facts) -> dict[str, Any]:
 
 
 @RUBRIC.item("rows", N_ROWS, 3, needs=("table",))
-def rows(f: Facts) -> CheckResult:
+def rows(f: Facts) -> Verdict:
     df = f.table["df"]
     good, problems = [], []
     for r in benchmark.REQUIRED_ROWS:
@@ -96,28 +93,24 @@ def rows(f: Facts) -> CheckResult:
         else:
             good.append(r)
     n = len(benchmark.REQUIRED_ROWS)
-    return CheckResult(
-        N_ROWS,
-        3,
+    return Verdict(
         not problems,
         f"{len(good)}/{n} rows measured" + (f"; {'; '.join(problems)}" if problems else ""),
         hint=""
         if not problems
         else f"variants() needs the rows {', '.join(benchmark.REQUIRED_ROWS)}, and REPS >= {MIN_REPS}.",
         evidence={"summary": f.table["summary"].reset_index().to_dict("records")},
-        points_earned=3 * len(good) / n,
+        earned=3 * len(good) / n,
     )
 
 
-def smaller(f: Facts, name: str, pts: float, big: str, small: str, hint: str) -> CheckResult:
+def smaller(f: Facts, name: str, pts: float, big: str, small: str, hint: str) -> Verdict:
     s = f.table["summary"]
     if s is None or big not in s.index or small not in s.index:
         return _missing(name, pts, [r for r in (big, small) if s is None or r not in s.index])
     a, b = s.loc[big, "size_mb"], s.loc[small, "size_mb"]
     ok = b < a
-    return CheckResult(
-        name,
-        pts,
+    return Verdict(
         ok,
         f"{small} {b:.0f} MB vs {big} {a:.0f} MB ({b / a:.2f}x)",
         hint="" if ok else hint,
@@ -126,14 +119,14 @@ def smaller(f: Facts, name: str, pts: float, big: str, small: str, hint: str) ->
 
 
 @RUBRIC.item("slim", N_BASE, 1, needs=("table",))
-def base(f: Facts) -> CheckResult:
+def base(f: Facts) -> Verdict:
     return smaller(
         f, N_BASE, 1, "full", "slim", "Dockerfile.slim must start FROM python:3.11-slim."
     )
 
 
 @RUBRIC.item("stages", N_STAGES, 2, needs=("table",))
-def stages(f: Facts) -> CheckResult:
+def stages(f: Facts) -> Verdict:
     res = smaller(
         f,
         N_STAGES,
@@ -149,9 +142,7 @@ def stages(f: Facts) -> CheckResult:
     df = Dockerfile.from_path(f.path / v.dockerfile)
     aliases = {s.alias for s in df.stages if s.alias}
     if len(df.stages) < 2 or df.final.base in aliases:
-        return CheckResult(
-            N_STAGES,
-            2,
+        return Verdict(
             False,
             f"{v.dockerfile} has {len(df.stages)} stage(s); final FROM {df.final.base}",
             hint="A multi-stage build has a build stage and a final stage on a small base "
@@ -162,7 +153,7 @@ def stages(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("context", N_CONTEXT, 2, needs=("table",))
-def ctx(f: Facts) -> CheckResult:
+def ctx(f: Facts) -> Verdict:
     s = f.table["summary"]
     pair = ("no-dockerignore", "dockerignore")
     if s is None or any(r not in s.index for r in pair):
@@ -179,9 +170,7 @@ def ctx(f: Facts) -> CheckResult:
         hint = "The 'no-dockerignore' row needs dockerignore=False and 'dockerignore' True."
     elif not ok:
         hint = "Write .dockerignore: data/, .git/, **/__pycache__/, .pytest_cache/, .env."
-    return CheckResult(
-        N_CONTEXT,
-        2,
+    return Verdict(
         ok,
         f"context {b:.2f} MB with the ignore file vs {a:.2f} MB without",
         hint=hint,
@@ -190,16 +179,14 @@ def ctx(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("cold", N_COLD, 2, needs=("table",))
-def cold(f: Facts) -> CheckResult:
+def cold(f: Facts) -> Verdict:
     df = f.table["df"]
     if df is None or "cold" not in set(df["variant"]):
         return _missing(N_COLD, 2, ["cold"])
     sub = df[df["variant"] == "cold"]
     cached = [int(x) for x in sub["cached_steps"]]
     ok = all(c == 0 for c in cached) and bool(sub["nocache"].all())
-    return CheckResult(
-        N_COLD,
-        2,
+    return Verdict(
         ok,
         f"cached steps per cold rep: {cached}",
         hint=""
@@ -210,7 +197,7 @@ def cold(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("warm", N_WARM, 2, needs=("table",))
-def warm(f: Facts) -> CheckResult:
+def warm(f: Facts) -> Verdict:
     df = f.table["df"]
     if df is None or not {"cold", "warm"} <= set(df["variant"]):
         return _missing(
@@ -221,9 +208,7 @@ def warm(f: Facts) -> CheckResult:
     c = df[(df["variant"] == "cold") & (df["cached_steps"] == 0)]
     w = df[df["variant"] == "warm"]
     if c.empty:
-        return CheckResult(
-            N_WARM,
-            2,
+        return Verdict(
             False,
             "no genuinely cold rep to compare with (every 'cold' rep used the cache)",
             hint="Fix the cold row first (nocache=True); then warm and cold can be compared.",
@@ -231,9 +216,7 @@ def warm(f: Facts) -> CheckResult:
     warm_hit = bool((w["cached_steps"] > 0).all()) and not bool(w["nocache"].any())
     cm, wm = float(c["seconds"].median()), float(w["seconds"].median())
     ok = warm_hit and wm < cm
-    return CheckResult(
-        N_WARM,
-        2,
+    return Verdict(
         ok,
         f"warm median {wm:.2f} s vs cold median {cm:.2f} s"
         + ("" if warm_hit else "; the warm reps did not use the cache"),

@@ -23,8 +23,7 @@ from typing import Any
 from .. import behaviour, containers, images
 from ..dockerfile import Dockerfile, is_exec_form
 from ..findings import Report
-from .base import CheckResult
-from .rubric import Facts, Rubric
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "10"
 SLUG = "10_graceful_shutdown"
@@ -93,7 +92,7 @@ def stopped(f: Facts) -> Stopped:
 
 
 @RUBRIC.item("quick", QUICK, 3, needs=("stopped",))
-def quick(f: Facts) -> CheckResult:
+def quick(f: Facts) -> Verdict:
     stop = f.stopped.stop
     ev = {
         "stop_seconds": round(stop.seconds, 2),
@@ -102,9 +101,7 @@ def quick(f: Facts) -> CheckResult:
         "exit_code": stop.exit_code,
     }
     if stop.seconds <= BOUND_S:
-        return CheckResult(
-            QUICK,
-            3,
+        return Verdict(
             True,
             f"stopped in {stop.seconds:.2f} s (grace period {GRACE_S} s)",
             evidence=ev,
@@ -127,9 +124,7 @@ def quick(f: Facts) -> CheckResult:
             "PID 1 gets no default action for SIGTERM: install one with "
             "`signal.signal(signal.SIGTERM, handler)`."
         )
-    return CheckResult(
-        QUICK,
-        3,
+    return Verdict(
         False,
         f"stop took {stop.seconds:.1f} s: the engine waited the whole {GRACE_S} s grace "
         "period and then killed the process",
@@ -139,10 +134,10 @@ def quick(f: Facts) -> CheckResult:
 
 
 @RUBRIC.item("exit0", EXIT0, 2, needs=("stopped",))
-def exit0(f: Facts) -> CheckResult:
+def exit0(f: Facts) -> Verdict:
     code = f.stopped.stop.exit_code
     if code == 0:
-        return CheckResult(EXIT0, 2, True, "exit code 0", evidence={"exit_code": 0})
+        return Verdict(True, "exit code 0", evidence={"exit_code": 0})
     meaning = {
         137: "137 = 128 + 9: SIGKILL, sent when the grace period ran out",
         143: "143 = 128 + 15: the process died of SIGTERM itself, no handler ran",
@@ -151,13 +146,11 @@ def exit0(f: Facts) -> CheckResult:
         "Orchestrators read a non-zero code after a requested stop as a crash (and "
         "`restart: on-failure` restarts it). After cleaning up, exit with `sys.exit(0)`."
     )
-    return CheckResult(
-        EXIT0, 2, False, f"exit code {meaning}", hint=hint, evidence={"exit_code": code}
-    )
+    return Verdict(False, f"exit code {meaning}", hint=hint, evidence={"exit_code": code})
 
 
 @RUBRIC.item("cleanup", CLEANUP, 2, needs=("stopped",))
-def cleanup(f: Facts) -> CheckResult:
+def cleanup(f: Facts) -> Verdict:
     logs = f.stopped.logs
     done = [int(n) for n in re.findall(r"batch (\d+) done", logs)]
     last = max(done) if done else 0
@@ -183,23 +176,19 @@ def cleanup(f: Facts) -> CheckResult:
             "call flush() on shutdown so the buffered batches and the checkpoint are written "
             f"({CHECKPOINT} must name the last finished batch)"
         )
-    return CheckResult(
-        CLEANUP,
-        2,
+    return Verdict(
         earned == 2,
         msg,
         hint="; ".join(problems) + "." if problems else "",
         evidence=ev,
-        points_earned=earned,
+        earned=earned,
     )
 
 
 @RUBRIC.item("exec_form", EXEC, 2)
-def exec_form(f: Facts) -> CheckResult:
+def exec_form(f: Facts) -> Verdict:
     ok, what = pid1_note(f.path)
-    return CheckResult(
-        EXEC,
-        2,
+    return Verdict(
         ok,
         what,
         hint=""
