@@ -20,7 +20,7 @@ lab: venv
 	$(PY) -m jupyter lab notebooks/00_setup.ipynb
 
 ## The whole suite: base images, unit tests, engine tests, every check both ways, every notebook
-test: venv
+test: venv lint
 	$(PY) -m helpers images --quiet
 	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	    -p no:cacheprovider --durations=25 --doctest-modules helpers
@@ -41,5 +41,9 @@ clean: venv
 strip: venv
 	$(PY) tools/nb.py strip notebooks/*.ipynb
 
+## ruff lint + format over the code, and notebooks valid and without outputs
+LINTED = helpers tests tools benchmarks
 lint: venv
-	$(PY) -m ruff check helpers tests tools benchmarks
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) tools/nb.py check notebooks/*.ipynb

@@ -30,8 +30,13 @@ def main() -> int:
         for label, folder in (("naive", STARTER), ("production", SOLUTION)):
             with materialized(folder) as src:
                 shutil.copytree(src, work / label)
-            images.build(work / label, tags[label], on_event=None, timeout_s=900,
-                         target="production" if label == "production" else None)
+            images.build(
+                work / label,
+                tags[label],
+                on_event=None,
+                timeout_s=900,
+                target="production" if label == "production" else None,
+            )
         naive, prod = (images.image_size_bytes(tags[k]) for k in ("naive", "production"))
         t0 = time.monotonic()
         audit.audit_static(work / "production")

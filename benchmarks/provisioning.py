@@ -57,10 +57,15 @@ def main() -> int:
         w = csv.writer(fh)
         w.writerow(["image", "route", "measured_bytes", "documented_bytes", "documented_by"])
         for s in statuses:
-            ratio = (f"{s.size_bytes / s.documented_bytes:.2f}"
-                     if s.size_bytes and s.documented_bytes else "-")
-            print(f"{s.name:<22} {s.route:<12} {human_bytes(s.size_bytes):>10} "
-                  f"{human_bytes(s.documented_bytes):>11} {ratio:>6}")
+            ratio = (
+                f"{s.size_bytes / s.documented_bytes:.2f}"
+                if s.size_bytes and s.documented_bytes
+                else "-"
+            )
+            print(
+                f"{s.name:<22} {s.route:<12} {human_bytes(s.size_bytes):>10} "
+                f"{human_bytes(s.documented_bytes):>11} {ratio:>6}"
+            )
             w.writerow([s.name, s.route, s.size_bytes, s.documented_bytes, s.documented_source])
         for name, secs in rows:
             w.writerow([name, "", "", "", f"{secs:.1f}s"])

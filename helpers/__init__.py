@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import render  # noqa: F401 - registers how reports are shown (text, HTML)
 from .checks import check
 from .checks.base import CheckResult, Report
 

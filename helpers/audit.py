@@ -39,7 +39,6 @@ TRIVIAL_PROBES = (
     re.compile(r"^echo\b"),
     re.compile(r"python3? -c ['\"]?print\("),
 )
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 @dataclass
@@ -119,10 +118,13 @@ class AuditReport:
 
 # --------------------------------------------------------------------------- inputs
 def find_compose(folder: Path) -> Path | None:
-    for name in COMPOSE_FILES:
-        if (folder / name).is_file():
-            return folder / name
-    return None
+    """The compose file Compose itself would pick in ``folder``, or None."""
+    from .compose import find_compose_file
+
+    try:
+        return find_compose_file(folder)
+    except FileNotFoundError:
+        return None
 
 
 def load_compose(folder: Path) -> dict[str, Any] | None:
@@ -469,14 +471,7 @@ def audit_image(rep: AuditReport, image: str) -> AuditReport:
 
     env = dict(e.split("=", 1) for e in cfg.get("Env") or [] if "=" in e)
     per_layer = images.layer_files(image)
-    final: dict[str, int] = {}
-    for layer in per_layer:
-        for path, size in layer.items():
-            if size < 0:
-                for p in [p for p in final if p == path or p.startswith(path)]:
-                    final.pop(p)
-            else:
-                final[path] = size
+    final = images.final_files(per_layer)
     leaked_files = sorted(
         p for p in final if SECRET_FILES.search(p) and not p.startswith(("usr/", "etc/ssl"))
     )
@@ -498,15 +493,21 @@ def audit_image(rep: AuditReport, image: str) -> AuditReport:
     if pip:
         pp.status, pp.detail = FAIL, f"{len(pip)} files of pip cache remain in the image"
 
-    with containers.running(
-        image,
-        ["sh", "-c", "command -v " + " ".join(COMPILERS) + " || true"],
-        entrypoint=[],
-        user="0",
-    ) as ctr:
-        containers.wait_for_exit(ctr, timeout_s=60)
-        found = ctr.logs().decode().split()
+    import docker
+
     ms = rep.get("multi_stage")
+    try:
+        with containers.running(
+            image,
+            ["sh", "-c", "command -v " + " ".join(COMPILERS) + " || true"],
+            entrypoint=[],
+            user="0",
+        ) as ctr:
+            containers.wait_for_exit(ctr, timeout_s=60)
+            found = ctr.logs().decode().split()
+    except docker.errors.APIError:  # no shell at all (scratch, distroless): no compiler either
+        ms.evidence["compilers_in_image"] = "not probed: the image has no shell"
+        return rep
     if found:
         ms.status = FAIL
         ms.detail += f"; build tools in the final image: {', '.join(found)}"

@@ -20,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import queue
+import signal
 import subprocess
 import tempfile
 import threading
@@ -212,28 +214,47 @@ def build_replica(
     script = settings.repo_root() / "images" / "replicas" / "build-replica.sh"
     if not script.is_file():
         return False, f"missing {script}"
+    # its own process group: on the deadline the whole tree goes (the `docker build` the
+    # script started too, not only bash), and the deadline is checked even when no line comes
     proc = subprocess.Popen(
         ["bash", str(script), name],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         bufsize=1,
+        start_new_session=True,
     )
-    tail: list[str] = []
-    t0 = time.monotonic()
-    assert proc.stdout is not None
-    try:
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
         for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    tail: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, f"replica build passed its {timeout_s:.0f}s deadline"
+            try:
+                line = lines.get(timeout=min(left, 5.0))
+            except queue.Empty:
+                continue
+            if line is None:
+                break
             tail = [*tail[-29:], line.rstrip()]
             if on_line:
                 on_line(line.rstrip())
-            if time.monotonic() - t0 > timeout_s:
-                proc.kill()
-                return False, f"replica build passed its {timeout_s:.0f}s deadline"
         rc = proc.wait()
     finally:
         if proc.poll() is None:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return rc == 0, "" if rc == 0 else "\n".join(tail[-8:])
 
 

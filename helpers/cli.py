@@ -223,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Errors end as one paragraph and exit 2, never as a traceback
+    (``SHIPSHAPE_DEBUG=1`` prints it for whoever maintains the course)."""
+    import os
+
     from .checks.base import CheckCannotRun
     from .engine import EngineUnavailable
 
@@ -235,3 +239,34 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        print(f"error: {explain_error(exc)}", file=sys.stderr)
+        if os.environ.get("SHIPSHAPE_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        return 2
+
+
+def explain_error(exc: BaseException) -> str:
+    """One paragraph for an error a command did not expect to reach the user."""
+    import docker
+    import yaml
+
+    if isinstance(exc, yaml.YAMLError):
+        return (
+            f"a YAML file does not parse: {str(exc).strip()[:300]}. Fix the YAML (indent "
+            "with spaces, `key: value`, list entries with `- `); `docker compose config` "
+            "shows the same error for a compose file."
+        )
+    if isinstance(exc, docker.errors.ImageNotFound):
+        return f"no such image: {exc.explanation or exc}. Build or pull it first (`docker images` lists them)."
+    if isinstance(exc, docker.errors.APIError):
+        return f"the Docker engine refused: {exc.explanation or exc}."
+    if isinstance(exc, (PermissionError, UnicodeDecodeError, IsADirectoryError)):
+        return f"a file cannot be read: {exc}. Make it readable text (`chmod a+r FILE`)."
+    return (
+        f"the command failed unexpectedly ({type(exc).__name__}: {exc}). This is a bug in "
+        "the course's helpers, not in your work: rerun with SHIPSHAPE_DEBUG=1 and send "
+        "the output to the maintainers."
+    )

@@ -57,6 +57,17 @@ def project_name(folder: str | Path, suffix: str = "") -> str:
     return f"{engine.TAG_PREFIX}{slug}-{run}{suffix}"
 
 
+def _text(out: str | bytes | None) -> str:
+    """Output of a timed-out command: ``TimeoutExpired`` holds bytes even in text mode.
+
+    >>> _text(b"half a line"), _text(None), _text("ok")
+    ('half a line', '', 'ok')
+    """
+    if isinstance(out, bytes):
+        return out.decode("utf-8", "replace")
+    return out or ""
+
+
 class Project:
     """One Compose project over a folder, always torn down with its volumes on exit."""
 
@@ -77,7 +88,11 @@ class Project:
         self.env = env
         self._tmp = tempfile.TemporaryDirectory(prefix="shipshape-compose-")
         self.override = Path(self._tmp.name) / "shipshape.override.yaml"
-        self._write_override()
+        try:
+            self._write_override()
+        except BaseException:  # a compose file Compose rejects: leave no temp folder
+            self._tmp.cleanup()
+            raise
 
     # -- plumbing -----------------------------------------------------------------
     def _base(self, with_override: bool = True) -> list[str]:
@@ -104,7 +119,7 @@ class Project:
         except subprocess.TimeoutExpired as exc:
             raise ComposeError(
                 f"`compose {' '.join(args)}` did not finish within {timeout_s:.0f}s.",
-                (exc.stdout or "") if isinstance(exc.stdout, str) else "",
+                _text(exc.stdout) + _text(exc.stderr),
             ) from None
         if check and r.returncode != 0:
             raise ComposeError(

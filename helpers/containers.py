@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -272,21 +273,29 @@ def sample_stats(
     rows: list[dict[str, Any]] = []
     stop = threading.Event()
     t0 = time.monotonic()
+    api = ctr.client.api
+    # the raw response, so it can be closed: a blocked reader wakes up and the engine stops
+    resp = api._get(api._url("/containers/{0}/stats", ctr.id), params={"stream": True}, stream=True)
 
     def reader() -> None:
         try:
-            for s in ctr.stats(stream=True, decode=True):
+            for line in resp.iter_lines():
                 if stop.is_set() or len(rows) >= max_samples:
                     return
-                rows.append(_stat_row(s, time.monotonic() - t0))
+                if line:
+                    rows.append(_stat_row(json.loads(line), time.monotonic() - t0))
         except Exception:
             return
 
     th = threading.Thread(target=reader, daemon=True)
     th.start()
-    th.join(duration_s)
-    stop.set()
-    return rows
+    try:
+        th.join(duration_s)
+    finally:
+        stop.set()
+        resp.close()
+        th.join(5)
+    return list(rows)
 
 
 def _stat_row(s: dict[str, Any], t: float) -> dict[str, Any]:

@@ -6,26 +6,25 @@ Nothing here measures or decides; modules below ``checks`` never import this one
 from __future__ import annotations
 
 import html
-import json
 from typing import TYPE_CHECKING, Any
 
+from . import render
+from .findings import human_bytes
+
 if TYPE_CHECKING:
-    from .checks.base import Report
     from .engine import DoctorReport
+    from .findings import Report
     from .images import BuildEvent
 
-GREEN, RED, AMBER = "#1a7f37", "#cf222e", "#9a6700"
-
-
-def human_bytes(n: float | None) -> str:
-    """``1234567`` -> ``'1.2 MB'`` (decimal units, like ``docker images``)."""
-    if n is None:
-        return "-"
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
+GREEN, RED, AMBER = render.GREEN, render.RED, render.AMBER
+__all__ = [
+    "BuildProgress",
+    "doctor_html",
+    "human_bytes",
+    "in_notebook",
+    "line_printer",
+    "report_html",
+]
 
 
 def _esc(x: Any) -> str:
@@ -33,52 +32,11 @@ def _esc(x: Any) -> str:
 
 
 def report_html(rep: Report) -> str:
-    if rep.error:
-        return (
-            f"<div style='border-left:4px solid {RED};padding:6px 10px'>"
-            f"<b>Exercise {_esc(rep.exercise)}: the check could not run.</b><br>"
-            f"{_esc(rep.error)}</div>"
-        )
-    colour = GREEN if rep.passed else (AMBER if rep.score else RED)
-    rows = []
-    for r in rep.results:
-        mark = "&#10004;" if r.passed else "&#10008;"
-        ev = ""
-        if r.evidence:
-            ev = (
-                "<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
-                f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>"
-            )
-        hint = (
-            f"<div style='color:{AMBER}'>Hint: {_esc(r.hint)}</div>"
-            if r.hint and not r.passed
-            else ""
-        )
-        rows.append(
-            f"<tr><td style='color:{GREEN if r.passed else RED};font-size:1.2em'>{mark}</td>"
-            f"<td><b>{_esc(r.name)}</b><br>{_esc(r.message)}{hint}{ev}</td>"
-            f"<td style='text-align:right'>{r.points_earned:g}/{r.points:g}</td></tr>"
-        )
-    return (
-        f"<div style='border-left:4px solid {colour};padding:6px 10px'>"
-        f"<b>Exercise {_esc(rep.exercise)}: {_esc(rep.title)}</b> "
-        f"&mdash; score <b>{rep.score:g}/{rep.max_score:g}</b> "
-        f"<span style='color:#666'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
-        f"<table style='width:100%'>{''.join(rows)}</table></div>"
-    )
+    return render.report_html(rep)
 
 
 def doctor_html(rep: DoctorReport) -> str:
-    rows = []
-    for i in rep.items:
-        colour = GREEN if i.ok else (RED if i.required else AMBER)
-        fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
-        rows.append(
-            f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
-            f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>"
-        )
-    verdict = "ready" if rep.ok else "not ready: fix the red items"
-    return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
+    return render.doctor_html(rep)
 
 
 def in_notebook() -> bool:

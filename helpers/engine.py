@@ -25,6 +25,9 @@ LABEL_PREFIX = "io.shipshape"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
 KIND_LABEL = f"{LABEL_PREFIX}.kind"
 RUN_LABEL = f"{LABEL_PREFIX}.run"
+#: ``host:pid`` of the process that made a resource: a run whose process is gone is swept
+#: (see :func:`helpers.ownership.sweep_dead_runs`).
+OWNER_LABEL = f"{LABEL_PREFIX}.owner"
 #: Kinds of resource. ``base-replica`` images are expensive and kept by :func:`clean`
 #: unless ``include_base=True``; everything else is temporary.
 REPLICA_OF_LABEL = f"{LABEL_PREFIX}.replica.of"
@@ -59,9 +62,16 @@ def labels(kind: str = KIND_TEMP, **extra: str) -> dict[str, str]:
         kind: ``temp`` for things a check or cell makes, ``base-replica`` for base images.
         **extra: more ``io.shipshape.<key>`` labels, e.g. ``exercise="01"``.
     """
-    out = {MANAGED_LABEL: "true", KIND_LABEL: kind, RUN_LABEL: RUN_ID}
+    out = {MANAGED_LABEL: "true", KIND_LABEL: kind, RUN_LABEL: RUN_ID, OWNER_LABEL: owner()}
     out.update({f"{LABEL_PREFIX}.{k}": str(v) for k, v in extra.items()})
     return out
+
+
+def owner() -> str:
+    """``host:pid`` of this process, the value of :data:`OWNER_LABEL`."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 _client: docker.DockerClient | None = None
@@ -271,20 +281,29 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
     c = client()
     flt = _managed_filter(kind, run)
     return {
-        "containers": [x.name for x in c.containers.list(all=True, filters=flt)],
+        # the low-level list: the high-level one inspects each container afterwards, and a
+        # container removed in between (a check's own cleanup) made it raise NotFound
+        "containers": [
+            (x.get("Names") or ["/" + x["Id"][:12]])[0].lstrip("/")
+            for x in c.api.containers(all=True, filters=flt)
+        ],
         "networks": [x.name for x in c.networks.list(filters=flt)],
         "volumes": [x.name for x in c.volumes.list(filters=flt)],
-        "images": [(x.tags or [x.short_id])[0] for x in c.images.list(filters=flt)]
+        # low-level lists here too: the high-level one inspects each image afterwards
+        "images": [(_tags(x) or [x["Id"][7:19]])[0] for x in c.api.images(filters=flt)]
         # earlier build stages carry their base image's labels, so they are found by tag
-        + (
-            [
-                t
-                for x in c.images.list(name=f"{TAG_PREFIX}stage/*")
-                for t in x.tags
-                if _is_stage_tag(t, run)
-            ]
-        ),
+        + [
+            t
+            for x in c.api.images(name=f"{TAG_PREFIX}stage/*")
+            for t in _tags(x)
+            if _is_stage_tag(t, run)
+        ],
     }
+
+
+def _tags(row: dict[str, Any]) -> list[str]:
+    """The real tags of a low-level image row (``<none>:<none>`` is no tag)."""
+    return [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
 
 
 #: Every image the helpers tag lives under this repository prefix.
@@ -358,9 +377,9 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
     # kind=temp, not just managed=true: a learner's own container inherits the labels of
     # the base image it runs, and the helpers always set kind=temp on their own things.
     flt = _managed_filter(kind=KIND_TEMP, run=run)
-    for ctr in c.containers.list(all=True, filters=flt):
+    for row in c.api.containers(all=True, filters=flt):  # no per-container inspect race
         try:
-            ctr.remove(force=True, v=True)
+            c.api.remove_container(row["Id"], force=True, v=True)
             counts["containers"] += 1
         except docker.errors.NotFound:
             pass

@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .findings import human_bytes as _human
+
 PASS, FAIL, NOT_RUN, WARN = "PASS", "FAIL", "NOT RUN", "WARN"
 EXIT_OK, EXIT_FAIL, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_MAX_SIZE = "500MB"
@@ -172,14 +174,6 @@ class GateResult:
         return "\n".join(lines)
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
-
-
 def size_gate(image: str, max_size: int | str) -> GateRow:
     """The image's size (as ``docker images`` shows it) against ``max_size``."""
     from . import images
@@ -301,6 +295,8 @@ def checklist_gate(image: str) -> GateRow:
     cfg = engine.client().images.get(image).attrs.get("Config") or {}
     user = (cfg.get("User") or "").strip()
     root = user in ("", "0", "root") or user.startswith(("0:", "root:"))
+    from .audit import _probe_text, trivial_probe
+
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
     problems = []
@@ -308,6 +304,12 @@ def checklist_gate(image: str) -> GateRow:
         problems.append("runs as root: add a USER")
     if not has_hc:
         problems.append("no HEALTHCHECK")
+    elif trivial_probe(_probe_text(hc)):  # the same rule as the checklist audit
+        has_hc = False
+        problems.append(
+            f"the HEALTHCHECK can never fail ({_probe_text(hc)[:80]}): probe what the app "
+            "does, e.g. request its /health URL"
+        )
     return GateRow(
         "checklist",
         FAIL if problems else PASS,

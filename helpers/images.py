@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import re
-import tarfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import engine, settings
+from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; names kept here
+    Efficiency,
+    IterStream,
+    _layer_entries,
+    efficiency,
+    efficiency_from_layers,
+    final_files,
+    layer_files,
+    layers,
+)
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 STEP_IMAGE_RE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$", re.M)
@@ -142,19 +150,28 @@ def build(
     image_id: str | None = None
     cached = steps = 0
     current_step: str | None = None
-    stream = api.build(
-        path=str(ctx),
-        dockerfile=df,
-        tag=tag,
-        target=target,
-        buildargs=buildargs,
-        labels=all_labels,
-        nocache=nocache,
-        timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
-        rm=True,
-        forcerm=True,
-        decode=True,
-    )
+    try:  # docker-py reads the context (and .dockerignore) here, before any line streams
+        stream = api.build(
+            path=str(ctx),
+            dockerfile=df,
+            tag=tag,
+            target=target,
+            buildargs=buildargs,
+            labels=all_labels,
+            nocache=nocache,
+            timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
+            rm=True,
+            forcerm=True,
+            decode=True,
+        )
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(
+            f"The build context {ctx} cannot be read: {exc}\n"
+            "Hint: Every file in the folder (and .dockerignore) must be readable: "
+            "`chmod a+r FILE`, and .dockerignore must be a text file."
+        ) from None
+    except docker.errors.APIError as exc:
+        raise BuildError(_explain_build_error(str(exc.explanation or exc), None)) from None
     try:
         for chunk in stream:
             if time.monotonic() - start > deadline:
@@ -320,209 +337,26 @@ def _explain_build_error(msg: str, step: str | None) -> str:
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:
-    """A stable tag for a check's temporary image of ``path`` (same folder, same tag).
+    """A tag for a check's temporary image of ``path``, unique to this run.
+
+    The run id is part of the tag: two users of one engine whose exercise folders share a
+    path (every JupyterHub user has the same home layout) never share a tag.
 
     >>> temp_tag("ex01", "/a/b") == temp_tag("ex01", "/a/b")
+    True
+    >>> engine.RUN_ID.lower()[:20] in temp_tag("ex01", "/a/b")
     True
     """
     import hashlib
 
     digest = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:10]
-    return f"shipshape-check/{prefix}:{digest}"
+    run = re.sub(r"[^a-z0-9_.-]+", "-", engine.RUN_ID.lower())[:40]
+    return f"shipshape-check/{prefix}:{run}-{digest}"
 
 
 def image_size_bytes(image: str) -> int:
     """The image's size as ``docker images`` reports it (all its layers, uncompressed)."""
     return int(engine.client().images.get(image).attrs["Size"])
-
-
-def layers(image: str) -> list[dict[str, Any]]:
-    """The image's layer history, oldest first: created_by, size_bytes, created, empty.
-
-    ``empty`` layers (ENV, LABEL, CMD, ...) change metadata only and add no bytes.
-    """
-    hist = engine.client().images.get(image).history()
-    rows = []
-    for h in reversed(hist):
-        created_by = (h.get("CreatedBy") or "").replace("/bin/sh -c #(nop) ", "").strip()
-        created_by = re.sub(r"^/bin/sh -c ", "RUN ", created_by)
-        rows.append(
-            {
-                "created_by": created_by,
-                "size_bytes": int(h.get("Size", 0)),
-                "created": h.get("Created"),
-                "empty": int(h.get("Size", 0)) == 0,
-            }
-        )
-    return rows
-
-
-@dataclass
-class Efficiency:
-    """dive-style efficiency: bytes the final filesystem needs / bytes stored across layers."""
-
-    needed_bytes: int
-    stored_bytes: int
-    wasted_bytes: int
-    score: float
-    #: the paths wasting most: (path, wasted bytes, layers it appears in, deleted at the end)
-    top_waste: list[tuple[str, int, int, bool]]
-    layer_files: list[dict[str, int]] = field(repr=False, default_factory=list)
-
-
-WHITEOUT = ".wh."
-OPAQUE = ".wh..wh..opq"
-
-
-def _layer_entries(fileobj: io.BufferedIOBase) -> dict[str, int]:
-    """path -> size for one layer tar; deletions (whiteouts) as -1; opaque dirs as -2."""
-    out: dict[str, int] = {}
-    with tarfile.open(fileobj=fileobj, mode="r|") as tf:
-        for m in tf:
-            name = m.name[2:] if m.name.startswith("./") else m.name.lstrip("/")
-            base = name.rsplit("/", 1)[-1]
-            parent = name.rsplit("/", 1)[0] if "/" in name else ""
-            if base == OPAQUE:
-                out[parent + "/" if parent else ""] = -2
-            elif base.startswith(WHITEOUT):
-                out[(parent + "/" if parent else "") + base[len(WHITEOUT) :]] = -1
-            elif m.isfile() or m.issym() or m.islnk():
-                out[name] = m.size
-    return out
-
-
-def layer_files(image: str) -> list[dict[str, int]]:
-    """Each layer's files (path -> bytes, -1 for a deletion), oldest layer first.
-
-    Reads ``docker save`` as a stream, so memory stays small for a 1 GB image.
-    """
-    raw = engine.client().api.get_image(image)
-    by_name: dict[str, dict[str, int]] = {}
-    manifest = None
-    stream = IterStream(raw)
-    with tarfile.open(fileobj=stream, mode="r|") as outer:
-        for m in outer:
-            if not m.isfile():
-                continue
-            f = outer.extractfile(m)
-            if f is None:
-                continue
-            if m.name == "manifest.json":
-                manifest = json.load(f)
-                continue
-            if m.name.endswith((".json",)) or m.name in (
-                "index.json",
-                "oci-layout",
-                "repositories",
-            ):
-                continue
-            head = f.read(512)
-            if len(head) < 512 or not _looks_like_tar(head):
-                continue
-            by_name[m.name] = _layer_entries(_Chain(head, f))
-    if not manifest:
-        raise RuntimeError(f"docker save of {image} had no manifest.json")
-    return [by_name.get(p, {}) for p in manifest[0]["Layers"]]
-
-
-def _looks_like_tar(head: bytes) -> bool:
-    return head[257:262] == b"ustar" or head == b"\0" * 512
-
-
-class _Chain(io.RawIOBase):
-    """A file object that replays ``head`` then continues reading ``rest``."""
-
-    def __init__(self, head: bytes, rest: Any):
-        self.head, self.rest = head, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self.head:
-            n = min(len(b), len(self.head))
-            b[:n] = self.head[:n]
-            self.head = self.head[n:]
-            return n
-        data = self.rest.read(len(b))
-        b[: len(data)] = data
-        return len(data)
-
-
-class IterStream(io.RawIOBase):
-    """A readable file object over an iterator of byte chunks."""
-
-    def __init__(self, chunks: Iterable[bytes]):
-        self.it = iter(chunks)
-        self.buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not self.buf:
-            try:
-                self.buf = next(self.it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self.buf))
-        b[:n] = self.buf[:n]
-        self.buf = self.buf[n:]
-        return n
-
-
-def efficiency_from_layers(per_layer: list[dict[str, int]], top: int = 10) -> Efficiency:
-    """Compute efficiency from per-layer file maps (pure logic, unit-tested without an engine).
-
-    A path's *needed* bytes are its size in the final filesystem (0 if a later layer deleted
-    it); its *stored* bytes are the sum over every layer that wrote it. Wasted = stored -
-    needed: a file overwritten or deleted in a later layer still ships in the earlier one.
-
-    Example:
-        >>> e = efficiency_from_layers([{"a": 100, "b": 50}, {"a": -1}])
-        >>> (e.needed_bytes, e.stored_bytes, e.wasted_bytes)
-        (50, 150, 100)
-    """
-    stored: dict[str, int] = {}
-    count: dict[str, int] = {}
-    final: dict[str, int] = {}
-    for layer in per_layer:
-        for path, size in layer.items():
-            if size == -2:  # opaque directory: everything below it from earlier layers is gone
-                prefix = path
-                for p in list(final):
-                    if p.startswith(prefix):
-                        final[p] = 0
-                continue
-            if size == -1:
-                for p in list(final):
-                    if p == path or p.startswith(path + "/"):
-                        final[p] = 0
-                continue
-            stored[path] = stored.get(path, 0) + size
-            count[path] = count.get(path, 0) + 1
-            final[path] = size
-    needed = sum(final.values())
-    total = sum(stored.values())
-    waste = [
-        (p, stored[p] - final.get(p, 0), count[p], final.get(p, 0) == 0 and stored[p] > 0)
-        for p in stored
-        if stored[p] - final.get(p, 0) > 0
-    ]
-    waste.sort(key=lambda t: t[1], reverse=True)
-    return Efficiency(
-        needed_bytes=needed,
-        stored_bytes=total,
-        wasted_bytes=total - needed,
-        score=(needed / total) if total else 1.0,
-        top_waste=waste[:top],
-        layer_files=per_layer,
-    )
-
-
-def efficiency(image: str, top: int = 10) -> Efficiency:
-    """dive-style efficiency of a local image (streams ``docker save``)."""
-    return efficiency_from_layers(layer_files(image), top=top)
 
 
 def remove(image: str) -> bool:

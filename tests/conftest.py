@@ -6,6 +6,7 @@ Set ``SHIPSHAPE_REQUIRE_ENGINE=1`` (CI does) to turn "no engine" from a skip int
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,6 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # One run id for this test session and everything it starts (CLI subprocesses, notebook
 # kernels), so the leak test can judge exactly what the suite made, even on a shared engine.
 os.environ.setdefault("SHIPSHAPE_RUN_ID", "pytest-" + uuid.uuid4().hex[:8])
+
+# A private temp folder for the session and every process it starts, so the leak test can
+# judge the helpers' own scratch folders (``shipshape-*``) even on a machine others share.
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="pytest-session-"))
+os.environ["TMPDIR"] = str(SESSION_TMP)
+tempfile.tempdir = str(SESSION_TMP)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -78,11 +85,16 @@ def tmp_context(tmp_path: Path) -> BuildContext:
 
 @pytest.fixture
 def resource_counts(docker_client):
-    """A function returning how many managed temp resources exist now."""
+    """A function returning which managed temp resources of this run exist now, by name.
+
+    Identities, not counts: a test's leak check compares the very resources before and
+    after, so one that another test removed meanwhile cannot hide one this test left.
+    ``after > before`` means "something new appeared".
+    """
     from helpers import engine
 
-    def counts() -> dict[str, int]:
-        return {k: len(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
+    def counts() -> dict[str, set[str]]:
+        return {k: set(v) for k, v in engine.leftovers(run=engine.RUN_ID).items()}
 
     return counts
 
@@ -108,3 +120,45 @@ def run_leftovers() -> dict[str, list[str]]:
     from helpers import engine
 
     return {k: v for k, v in engine.leftovers(run=engine.RUN_ID).items() if v}
+
+
+def failed_keys(report) -> set[str]:
+    """Keys of the rubric items a report failed."""
+    return {r.key for r in report.results if not r.passed}
+
+
+#: The starter each contract test judges: the folder learners get, except where the check
+#: measures against its own pristine copy (01, 04), which is then the starter as shipped.
+PRISTINE_STARTERS = {"01", "04"}
+_CHECKED: dict[tuple[str, str], tuple[object, dict, dict]] = {}
+
+
+def checked(exercise: str, which: str = "starter"):
+    """``check()`` of an exercise's starter or solution, run once per test session.
+
+    The contract test and the per-exercise tests share the one run (a check takes up to
+    minutes); the run's leftovers before and after are kept for the contract test to judge.
+    """
+    from helpers import check
+    from helpers.checks import _size_common, find_module
+
+    key = (exercise, which)
+    if key not in _CHECKED:
+        mod = find_module(exercise)
+        if which == "solution":
+            path = ROOT / "solutions" / mod.SLUG
+        elif exercise in PRISTINE_STARTERS:
+            path = _size_common.pristine(mod.SLUG)
+        else:
+            path = ROOT / "exercises" / mod.SLUG
+        before = run_leftovers()
+        rep = check(exercise, path=path)
+        _CHECKED[key] = (rep, before, run_leftovers())
+    return _CHECKED[key][0]
+
+
+def checked_leftovers(exercise: str, which: str = "starter") -> tuple[dict, dict]:
+    """What the run of :func:`checked` found before it and left after it."""
+    checked(exercise, which)
+    _, before, after = _CHECKED[(exercise, which)]
+    return before, after

@@ -1,6 +1,7 @@
-"""Write a notebook from a compact list of cells (used to author the course notebooks).
+"""Author and keep the course notebooks clean.
 
-python tools/nb.py check notebooks/*.ipynb   # validate, no outputs
+python tools/nb.py strip notebooks/*.ipynb   # remove outputs, counts, widget state in place
+python tools/nb.py check notebooks/*.ipynb   # validate; exit 1 if any carries outputs
 """
 
 from __future__ import annotations
@@ -46,8 +47,37 @@ def strip(path: str | Path) -> bool:
     return after != before
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["strip"]:
-        for f in sys.argv[2:]:
+def problems(path: str | Path) -> list[str]:
+    """Why a notebook is not clean: schema errors, outputs, counts, widget state."""
+    nb = nbformat.read(Path(path), as_version=4)
+    out = []
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        out.append(f"invalid: {str(exc).splitlines()[0]}")
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count")):
+            out.append(f"cell {i} carries outputs")
+    if "widgets" in nb.metadata:
+        out.append("widget state is committed")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["strip"]:
+        for f in argv[1:]:
             if strip(f):
                 print(f"stripped {f}")
+        return 0
+    if argv[:1] == ["check"]:
+        bad = {f: problems(f) for f in argv[1:]}
+        for f, why in bad.items():
+            for w in why:
+                print(f"{f}: {w}")
+        return 1 if any(bad.values()) else 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

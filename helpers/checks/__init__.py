@@ -1,8 +1,8 @@
 """Exercise checks: ``check("NN")`` finds the exercise's rubric and runs it on a folder.
 
-Each exercise has a module ``helpers/checks/exNN_<slug>.py`` with ``EXERCISE``, ``TITLE``
-and ``run(path: Path) -> Report``. Checks take explicit inputs and never read notebook
-globals.
+Each exercise has a module ``helpers/checks/exNN_<slug>.py`` whose ``RUBRIC`` (a
+:class:`helpers.checks.rubric.Rubric`) declares its facts and items; ``run(path)`` runs it.
+Checks take explicit inputs and never read notebook globals.
 
 Example:
     >>> from helpers.checks import exercise_ids
@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from .. import engine, settings
+from .. import engine, ownership, settings
 from .base import CheckCannotRun, CheckResult, Report
+from .rubric import Rubric
 
 __all__ = ["CheckCannotRun", "CheckResult", "Report", "check", "exercise_ids", "find_module"]
 
@@ -85,24 +86,30 @@ def materialized(folder: Path) -> Iterator[Path]:
 def check(exercise: str | int, path: str | Path | None = None) -> Report:
     """Run exercise ``exercise``'s rubric on ``path`` (default: ``exercises/NN_slug``).
 
-    Returns a Report; when the check cannot run at all (no engine, no folder) the report
-    carries ``error`` and no items, and the CLI exits 2.
+    Always returns a Report, never raises (except KeyboardInterrupt, after cleaning up).
+    When the check cannot run at all (no engine, no folder) the report carries ``error``,
+    every item is "not judged" (``max_score`` stays the rubric's) and the CLI exits 2.
     """
     t0 = time.monotonic()
     try:
         mod = find_module(str(exercise))
     except CheckCannotRun as exc:
         return Report(str(exercise), "unknown exercise", str(path or ""), error=str(exc))
+    rubric: Rubric = mod.RUBRIC
     folder = Path(path) if path else default_path(mod)
-    report = Report(mod.EXERCISE, mod.TITLE, str(folder))
     try:
         if not folder.is_dir():
             raise CheckCannotRun(f"{folder} is not a folder: pass path= the exercise folder.")
         engine.client()
+        with contextlib.suppress(Exception):  # tidying others' leftovers never stops a check
+            ownership.sweep_dead_runs()
         with materialized(folder) as real:
-            report = mod.run(real)
-        report.path = str(folder)
+            report = rubric.run(real)
     except (CheckCannotRun, engine.EngineUnavailable) as exc:
-        report.error = str(exc)
+        report = rubric.not_run(str(folder), str(exc))
+    except OSError as exc:  # the overlay copy could not read a file
+        report = rubric.not_run(str(folder), f"the folder cannot be read: {exc}")
+    report.path = str(folder)
+    report.run_id = engine.RUN_ID
     report.seconds = time.monotonic() - t0
     return report

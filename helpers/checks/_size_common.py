@@ -29,9 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import engine, images, settings
+from .. import engine, images, ownership, settings
 from ..dockerfile import Dockerfile
-from .base import CheckResult
 
 DATA = Path(__file__).resolve().parent / "data"
 MB = 1000 * 1000
@@ -39,7 +38,7 @@ MB = 1000 * 1000
 STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
 
 
-def pristine(slug: str) -> Path:
+def pristine(slug: str, dest: Path | None = None) -> Path:
     """The starter as shipped, for the size baseline: a fresh folder in the cache.
 
     The files that decide the baseline's size (``Dockerfile``, ``requirements.txt``) come from
@@ -48,7 +47,13 @@ def pristine(slug: str) -> Path:
     ``exercises/<slug>`` (one copy of the app, and its few kB do not move the figure). A
     ``.dockerignore`` the learner added is left out: the shipped starter has none.
     """
-    dest = settings.cache_dir() / "pristine" / str(os.getpid()) / slug
+    if dest is None:
+        root = settings.cache_dir() / "pristine"
+        if root.is_dir():  # copies of processes that are gone (one per process, never shared)
+            for old in root.iterdir():
+                if old.name.isdigit() and not ownership.alive(int(old.name)):
+                    shutil.rmtree(old, ignore_errors=True)
+        dest = root / str(os.getpid()) / slug
     shutil.rmtree(dest, ignore_errors=True)
     shutil.copytree(
         settings.repo_root() / "exercises" / slug,
@@ -91,7 +96,11 @@ def baseline_size(slug: str, exercise: str) -> Baseline:
     The cache key is the pristine files plus the ids of their base images: rebuild a base
     image (or change the starter) and the baseline is measured again.
     """
-    src = pristine(slug)
+    with tempfile.TemporaryDirectory(prefix="shipshape-baseline-") as tmp:
+        return _baseline_size(pristine(slug, Path(tmp) / slug), slug, exercise)
+
+
+def _baseline_size(src: Path, slug: str, exercise: str) -> Baseline:
     c = engine.client()
     ids = [c.images.get(b).id for b in external_bases(src)]
     key = hashlib.sha256((_digest_files(src) + "".join(ids)).encode()).hexdigest()[:16]
@@ -99,7 +108,7 @@ def baseline_size(slug: str, exercise: str) -> Baseline:
     if store.is_file():
         data = json.loads(store.read_text())
         return Baseline(int(data["size_bytes"]), key, False, float(data["build_seconds"]))
-    tag = f"shipshape-check/ex{exercise}-baseline:{key[:10]}"
+    tag = images.temp_tag(f"ex{exercise}-baseline", src)
     try:
         r = images.build(src, tag, on_event=None, timeout_s=900, exercise=exercise)
         size = images.image_size_bytes(tag)
@@ -132,59 +141,8 @@ def step_cache(log: str) -> list[tuple[str, bool]]:
     return out
 
 
-def build_item(
-    name: str,
-    points: float,
-    path: Path,
-    tag: str,
-    exercise: str,
-    built: dict[str, Any],
-    target: str | None = None,
-) -> CheckResult:
-    """Rubric item: the image builds. Stores the BuildResult in ``built["r"]``."""
-    try:
-        built["r"] = images.build(
-            path, tag, target=target, on_event=None, timeout_s=900, exercise=exercise
-        )
-    except (images.BuildError, FileNotFoundError) as exc:
-        text = str(exc)
-        return CheckResult(
-            name,
-            points,
-            False,
-            text.splitlines()[0][:300],
-            hint=text.split("Hint: ")[-1] if "Hint: " in text else text,
-            evidence={"log_tail": getattr(exc, "log", "")[-2000:]},
-        )
-    r = built["r"]
-    return CheckResult(
-        name,
-        points,
-        True,
-        f"built in {r.seconds:.1f} s ({r.cached_steps} of {r.steps} steps from cache)",
-        evidence={"seconds": round(r.seconds, 2), "image": r.image_id[:19], "steps": r.steps},
-    )
-
-
-def not_built(name: str, points: float) -> CheckResult:
-    """The item that cannot be judged because the image did not build."""
-    return CheckResult(
-        name, points, False, "not judged: the image did not build", hint="Make it build first."
-    )
-
-
-def final_files(per_layer: list[dict[str, int]]) -> dict[str, int]:
-    """Merge layers (oldest first) into the final filesystem: path -> bytes."""
-    final: dict[str, int] = {}
-    for layer in per_layer:
-        for path, size in layer.items():
-            if size in (-1, -2):
-                prefix = path if size == -2 else path + "/"
-                for p in [p for p in final if p == path or p.startswith(prefix)]:
-                    del final[p]
-                continue
-            final[path] = size
-    return final
+#: The image's final filesystem (one function for the course: :func:`helpers.images.final_files`).
+final_files = images.final_files
 
 
 APT_LISTS = "var/lib/apt/lists/"

@@ -28,8 +28,9 @@ from pathlib import Path
 
 from .. import containers, images
 from ..dockerfile import Dockerfile
+from ..findings import Report
 from . import _size_common as sc
-from .base import CheckResult, Report
+from .rubric import Facts, Rubric, Verdict, build_verdict
 
 EXERCISE = "01"
 SLUG = "01_optimize_image"
@@ -65,221 +66,208 @@ def _base_of(path: Path) -> str | None:
     return stage.base
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    tag = images.temp_tag("ex01", path)
-    built: dict = {}
-    facts: dict = {}
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
-    def builds() -> CheckResult:
-        return sc.build_item(N_BUILD, 1, path, tag, EXERCISE, built)
 
-    def output() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_OUTPUT, 2)
-        want = EXPECTED.read_text().strip().splitlines()
-        with containers.running(tag) as ctr:
-            info = containers.wait_for_exit(ctr, timeout_s=120)
-            out = ctr.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-            err = ctr.logs(stdout=False, stderr=True).decode("utf-8", "replace")
-        got = [line.rstrip() for line in out.strip().splitlines()]
-        ok = info.exit_code == 0 and got == want
-        diff = next(
-            (
-                {"line": i + 1, "expected": w, "got": g}
-                for i, (w, g) in enumerate(zip(want, got, strict=False))
-                if w != g
-            ),
-            None,
+@RUBRIC.fact
+def image(f: Facts) -> images.BuildResult:
+    return images.build(f.path, f.tag("image"), on_event=None, timeout_s=900, exercise=EXERCISE)
+
+
+@RUBRIC.fact
+def layers(f: Facts) -> sc.LayerFacts:
+    """The image's layers read once: final filesystem and the Dockerfile's own waste."""
+    return sc.layer_facts(f.image.tag, _base_of(f.path))
+
+
+@RUBRIC.item("builds", N_BUILD, 1)
+def builds(f: Facts) -> Verdict:
+    return build_verdict(f)
+
+
+@RUBRIC.item("output", N_OUTPUT, 2, needs=("image",))
+def output(f: Facts) -> Verdict:
+    tag = f.image.tag
+    want = EXPECTED.read_text().strip().splitlines()
+    with containers.running(tag) as ctr:
+        info = containers.wait_for_exit(ctr, timeout_s=120)
+        out = ctr.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        err = ctr.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+    got = [line.rstrip() for line in out.strip().splitlines()]
+    ok = info.exit_code == 0 and got == want
+    diff = next(
+        (
+            {"line": i + 1, "expected": w, "got": g}
+            for i, (w, g) in enumerate(zip(want, got, strict=False))
+            if w != g
+        ),
+        None,
+    )
+    if ok:
+        msg, hint = f"exit 0, {len(got)} lines identical to the reference report", ""
+    elif info.exit_code != 0:
+        msg = f"exit code {info.exit_code}: {err.strip().splitlines()[-1:] or ['(no stderr)']}"
+        hint = (
+            "The ETL crashed. A missing module means a dependency did not make it into "
+            "the image (install requirements.txt); a missing file means a COPY left out "
+            f"{APP} or data/. The CMD must stay `python etl.py`."
         )
-        if ok:
-            msg, hint = f"exit 0, {len(got)} lines identical to the reference report", ""
-        elif info.exit_code != 0:
-            msg = f"exit code {info.exit_code}: {err.strip().splitlines()[-1:] or ['(no stderr)']}"
-            hint = (
-                "The ETL crashed. A missing module means a dependency did not make it into "
-                "the image (install requirements.txt); a missing file means a COPY left out "
-                f"{APP} or data/. The CMD must stay `python etl.py`."
-            )
-        else:
-            msg = f"{len(got)} lines, expected {len(want)}; first difference: {diff}"
-            hint = "Keep etl.py, data/orders.csv and the pinned versions as they were: the exercise changes the image, not the report."
-        return CheckResult(
-            N_OUTPUT,
-            2,
-            ok,
-            msg,
-            hint=hint,
-            evidence={
-                "exit_code": info.exit_code,
-                "stdout_head": out[:600],
-                "stderr_tail": err[-600:],
-                "first_difference": diff,
-            },
+    else:
+        msg = f"{len(got)} lines, expected {len(want)}; first difference: {diff}"
+        hint = "Keep etl.py, data/orders.csv and the pinned versions as they were: the exercise changes the image, not the report."
+    return Verdict(
+        ok,
+        msg,
+        hint=hint,
+        evidence={
+            "exit_code": info.exit_code,
+            "stdout_head": out[:600],
+            "stderr_tail": err[-600:],
+            "first_difference": diff,
+        },
+    )
+
+
+@RUBRIC.item("curl", N_CURL, 1, needs=("image",))
+def curl(f: Facts) -> Verdict:
+    tag = f.image.tag
+    with containers.running(tag, ["sh", "-c", "curl --version 2>&1 | head -n1"]) as ctr:
+        info = containers.wait_for_exit(ctr, timeout_s=60)
+        out = ctr.logs().decode("utf-8", "replace").strip()
+    ok = info.exit_code == 0 and out.startswith("curl ")
+    return Verdict(
+        ok,
+        out[:120] or f"exit code {info.exit_code}",
+        hint="The ops team needs curl in the image: keep installing it, just do it in one "
+        "RUN with `--no-install-recommends` and remove /var/lib/apt/lists/* in that same RUN.",
+        evidence={"exit_code": info.exit_code, "output": out[:300]},
+    )
+
+
+@RUBRIC.item("size", N_SIZE, 3, needs=("image",))
+def size(f: Facts) -> Verdict:
+    tag = f.image.tag
+    base = sc.baseline_size(SLUG, EXERCISE)
+    mine = images.image_size_bytes(tag)
+    ratio = mine / base.size_bytes
+    drop = 1 - ratio
+    full_drop = 1 - FULL_RATIO
+    earned = round(3 * max(0.0, min(1.0, drop / full_drop)), 1)
+    ok = ratio <= FULL_RATIO
+    layers = [x for x in images.layers(tag) if not x["empty"]][-6:]
+    return Verdict(
+        ok,
+        f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: "
+        f"{ratio:.2f}x (full credit at <= {FULL_RATIO:.2f}x)",
+        hint="The base image is most of the weight: python:3.11 carries compilers, headers "
+        "and docs (~1 GB); python:3.11-slim has the same Python in ~130 MB. Then look at "
+        "the largest layers in the evidence.",
+        evidence={
+            "image_bytes": mine,
+            "starter_bytes": base.size_bytes,
+            "ratio": round(ratio, 3),
+            "full_credit_ratio": FULL_RATIO,
+            "starter_measured_now": base.measured_now,
+            "largest_own_layers": [
+                {"MB": sc.mb(x["size_bytes"]), "step": x["created_by"][:100]}
+                for x in sorted(layers, key=lambda x: -x["size_bytes"])
+            ],
+        },
+        earned=earned,
+    )
+
+
+@RUBRIC.item("no_junk", N_JUNK, 2, needs=("image",))
+def no_junk(f: Facts) -> Verdict:
+    found = sc.junk(f.layers.final)
+    kinds = sorted(found)
+    earned = 2 - sum(1 for k in kinds if k.startswith("apt")) - ("pip cache" in kinds)
+    hints = []
+    if any(k.startswith("apt") for k in kinds):
+        hints.append(
+            "`apt-get clean` does not remove the package lists: end the RUN that calls "
+            "`apt-get update` with `&& rm -rf /var/lib/apt/lists/*`."
         )
-
-    def curl() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_CURL, 1)
-        with containers.running(tag, ["sh", "-c", "curl --version 2>&1 | head -n1"]) as ctr:
-            info = containers.wait_for_exit(ctr, timeout_s=60)
-            out = ctr.logs().decode("utf-8", "replace").strip()
-        ok = info.exit_code == 0 and out.startswith("curl ")
-        return CheckResult(
-            N_CURL,
-            1,
-            ok,
-            out[:120] or f"exit code {info.exit_code}",
-            hint="The ops team needs curl in the image: keep installing it, just do it in one "
-            "RUN with `--no-install-recommends` and remove /var/lib/apt/lists/* in that same RUN.",
-            evidence={"exit_code": info.exit_code, "output": out[:300]},
+    if "pip cache" in kinds:
+        hints.append(
+            "pip keeps the wheels it downloads and builds in /root/.cache/pip: "
+            "`pip install --no-cache-dir -r requirements.txt`."
         )
+    return Verdict(
+        not kinds,
+        "none found"
+        if not kinds
+        else "; ".join(
+            f"{k}: {v['files']} files, {sc.mb(v['bytes'])} MB (e.g. {v['examples'][0]})"
+            for k, v in found.items()
+        ),
+        hint=" ".join(hints),
+        evidence={"found": found},
+        earned=max(0, earned),
+    )
 
-    def size() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_SIZE, 3)
-        base = sc.baseline_size(SLUG, EXERCISE)
-        mine = images.image_size_bytes(tag)
-        ratio = mine / base.size_bytes
-        drop = 1 - ratio
-        full_drop = 1 - FULL_RATIO
-        earned = round(3 * max(0.0, min(1.0, drop / full_drop)), 1)
-        ok = ratio <= FULL_RATIO
-        layers = [x for x in images.layers(tag) if not x["empty"]][-6:]
-        return CheckResult(
-            N_SIZE,
-            3,
-            ok,
-            f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: "
-            f"{ratio:.2f}x (full credit at <= {FULL_RATIO:.2f}x)",
-            hint="The base image is most of the weight: python:3.11 carries compilers, headers "
-            "and docs (~1 GB); python:3.11-slim has the same Python in ~130 MB. Then look at "
-            "the largest layers in the evidence.",
-            evidence={
-                "image_bytes": mine,
-                "starter_bytes": base.size_bytes,
-                "ratio": round(ratio, 3),
-                "full_credit_ratio": FULL_RATIO,
-                "starter_measured_now": base.measured_now,
-                "largest_own_layers": [
-                    {"MB": sc.mb(x["size_bytes"]), "step": x["created_by"][:100]}
-                    for x in sorted(layers, key=lambda x: -x["size_bytes"])
-                ],
-            },
-            points_earned=earned,
-        )
 
-    def read_layers() -> sc.LayerFacts:
-        if "facts" not in facts:
-            facts["facts"] = sc.layer_facts(tag, _base_of(path))
-        return facts["facts"]
+@RUBRIC.item("no_waste", N_WASTE, 2, needs=("image",))
+def waste(f: Facts) -> Verdict:
+    lf = f.layers
+    own = lf.own_wasted_bytes
+    earned = round(2 * max(0.0, min(1.0, (WASTE_ZERO - own) / (WASTE_ZERO - WASTE_OK))), 1)
+    return Verdict(
+        own <= WASTE_OK,
+        f"{sc.mb(own)} MB wasted in the Dockerfile's own layers "
+        f"(full credit <= {sc.mb(WASTE_OK)} MB)",
+        hint="A file written in one layer and deleted (or rewritten) in a later RUN still "
+        "ships in the earlier layer. Delete caches in the SAME RUN that creates them: "
+        "`apt-get update && apt-get install ... && rm -rf /var/lib/apt/lists/*`.",
+        evidence={
+            "own_wasted_bytes": own,
+            "base_image_wasted_bytes": lf.base_wasted_bytes,
+            "top_waste": [
+                {"path": "/" + p, "MB": sc.mb(b), "layers": n, "deleted_at_end": d}
+                for p, b, n, d in lf.top_waste
+            ],
+        },
+        earned=earned,
+    )
 
-    def no_junk() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_JUNK, 2)
-        found = sc.junk(read_layers().final)
-        kinds = sorted(found)
-        earned = 2 - sum(1 for k in kinds if k.startswith("apt")) - ("pip cache" in kinds)
-        hints = []
-        if any(k.startswith("apt") for k in kinds):
-            hints.append(
-                "`apt-get clean` does not remove the package lists: end the RUN that calls "
-                "`apt-get update` with `&& rm -rf /var/lib/apt/lists/*`."
-            )
-        if "pip cache" in kinds:
-            hints.append(
-                "pip keeps the wheels it downloads and builds in /root/.cache/pip: "
-                "`pip install --no-cache-dir -r requirements.txt`."
-            )
-        return CheckResult(
-            N_JUNK,
-            2,
-            not kinds,
-            "none found"
-            if not kinds
-            else "; ".join(
-                f"{k}: {v['files']} files, {sc.mb(v['bytes'])} MB (e.g. {v['examples'][0]})"
-                for k, v in found.items()
-            ),
-            hint=" ".join(hints),
-            evidence={"found": found},
-            points_earned=max(0, earned),
-        )
 
-    def waste() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_WASTE, 2)
-        f = read_layers()
-        own = f.own_wasted_bytes
-        earned = round(2 * max(0.0, min(1.0, (WASTE_ZERO - own) / (WASTE_ZERO - WASTE_OK))), 1)
-        return CheckResult(
-            N_WASTE,
-            2,
-            own <= WASTE_OK,
-            f"{sc.mb(own)} MB wasted in the Dockerfile's own layers "
-            f"(full credit <= {sc.mb(WASTE_OK)} MB)",
-            hint="A file written in one layer and deleted (or rewritten) in a later RUN still "
-            "ships in the earlier layer. Delete caches in the SAME RUN that creates them: "
-            "`apt-get update && apt-get install ... && rm -rf /var/lib/apt/lists/*`.",
-            evidence={
-                "own_wasted_bytes": own,
-                "base_image_wasted_bytes": f.base_wasted_bytes,
-                "top_waste": [
-                    {"path": "/" + p, "MB": sc.mb(b), "layers": n, "deleted_at_end": d}
-                    for p, b, n, d in f.top_waste
-                ],
-            },
-            points_earned=earned,
-        )
-
-    def dep_cache() -> CheckResult:
-        if "r" not in built:
-            return sc.not_built(N_CACHE, 2)
-        if not (path / APP).is_file():
-            return CheckResult(N_CACHE, 2, False, f"no {APP} to edit", hint=f"Keep {APP}.")
-        ctx = sc.copy_context(path)
-        tag_a = images.temp_tag("ex01-cache-a", ctx)
-        tag_b = images.temp_tag("ex01-cache-b", ctx)
-        try:
-            first = images.build(ctx, tag_a, on_event=None, timeout_s=900, exercise=EXERCISE)
-            app = ctx / APP
-            # unique per check: a change seen before would be served from the layer cache
-            app.write_text(app.read_text() + f"\n# a code-only change ({uuid.uuid4().hex})\n")
-            second = images.build(ctx, tag_b, on_event=None, timeout_s=900, exercise=EXERCISE)
-        finally:
-            sc.remove_tag(tag_b)
-            sc.remove_tag(tag_a)
-            shutil.rmtree(ctx.parent, ignore_errors=True)
-        steps = sc.step_cache(second.log)
-        deps = [(s, c) for s, c in steps if s.upper().startswith("RUN") and "pip" in s]
-        ok = bool(deps) and all(c for _, c in deps)
-        if not deps:
-            msg = "no RUN step with pip install found"
-        else:
-            msg = "; ".join(f"{'cached' if c else 'RE-RAN'}: {s[:70]}" for s, c in deps)
-        return CheckResult(
-            N_CACHE,
-            2,
-            ok,
-            f"after editing {APP}: {msg}",
-            hint="Copy only requirements.txt, install, THEN copy the code: "
-            "`COPY requirements.txt .` / `RUN pip install ...` / `COPY etl.py .`. A COPY "
-            "whose files changed re-runs every step after it.",
-            evidence={
-                "rebuild_steps": [{"step": s[:100], "cached": c} for s, c in steps],
-                "first_build_s": round(first.seconds, 1),
-                "rebuild_s": round(second.seconds, 1),
-            },
-        )
-
+@RUBRIC.item("dep_cache", N_CACHE, 2, needs=("image",))
+def dep_cache(f: Facts) -> Verdict:
+    path = f.path
+    if not (path / APP).is_file():
+        return Verdict(False, f"no {APP} to edit", hint=f"Keep {APP}.")
+    ctx = sc.copy_context(path)
+    tag_a, tag_b = f.tag("cache-a"), f.tag("cache-b")
     try:
-        rep.item(N_BUILD, 1, builds)
-        rep.item(N_OUTPUT, 2, output)
-        rep.item(N_CURL, 1, curl)
-        rep.item(N_SIZE, 3, size)
-        rep.item(N_JUNK, 2, no_junk)
-        rep.item(N_WASTE, 2, waste)
-        rep.item(N_CACHE, 2, dep_cache)
-    finally:  # also on KeyboardInterrupt: an interrupted check leaves nothing behind
-        sc.remove_tag(tag)
-    return rep
+        first = images.build(ctx, tag_a, on_event=None, timeout_s=900, exercise=EXERCISE)
+        app = ctx / APP
+        # unique per check: a change seen before would be served from the layer cache
+        app.write_text(app.read_text() + f"\n# a code-only change ({uuid.uuid4().hex})\n")
+        second = images.build(ctx, tag_b, on_event=None, timeout_s=900, exercise=EXERCISE)
+    finally:
+        sc.remove_tag(tag_b)
+        sc.remove_tag(tag_a)
+        shutil.rmtree(ctx.parent, ignore_errors=True)
+    steps = sc.step_cache(second.log)
+    deps = [(s, c) for s, c in steps if s.upper().startswith("RUN") and "pip" in s]
+    ok = bool(deps) and all(c for _, c in deps)
+    if not deps:
+        msg = "no RUN step with pip install found"
+    else:
+        msg = "; ".join(f"{'cached' if c else 'RE-RAN'}: {s[:70]}" for s, c in deps)
+    return Verdict(
+        ok,
+        f"after editing {APP}: {msg}",
+        hint="Copy only requirements.txt, install, THEN copy the code: "
+        "`COPY requirements.txt .` / `RUN pip install ...` / `COPY etl.py .`. A COPY "
+        "whose files changed re-runs every step after it.",
+        evidence={
+            "rebuild_steps": [{"step": s[:100], "cached": c} for s, c in steps],
+            "first_build_s": round(first.seconds, 1),
+            "rebuild_s": round(second.seconds, 1),
+        },
+    )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

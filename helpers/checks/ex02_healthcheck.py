@@ -15,11 +15,13 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import behaviour, compose, containers
-from .base import CheckCannotRun, CheckResult, Report
+from ..findings import Report
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "02"
 SLUG = "02_healthcheck"
@@ -61,54 +63,43 @@ def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    try:
-        stack = behaviour.Stack(path)
-    except (compose.ComposeError, FileNotFoundError) as exc:
-        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
-    state: dict[str, Any] = {}
-    with stack:
-        t_up = time.time()
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+
+@RUBRIC.fact
+def stack(f: Facts) -> Iterator[dict[str, Any]]:
+    """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
+    with behaviour.Stack(f.path) as st:
+        state: dict[str, Any] = {"stack": st, "t_up": time.time()}
         try:
-            stack.run("build", timeout_s=600)
-            up = stack.run("up", "-d", timeout_s=180, check=False)
+            st.run("build", timeout_s=600)
+            up = st.run("up", "-d", timeout_s=180, check=False)
             state["up_output"] = (up.stdout + up.stderr)[-1500:]
-            state["up_rc"] = up.returncode
         except compose.ComposeError as exc:
             state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
-            state["up_rc"] = -1
-        api = stack.service("api")
+        api = st.service("api")
         state["api"] = api
-        state["t_up"] = t_up
         state["cfg"] = behaviour.healthcheck_config(api) if api else None
         try:
-            state["model"] = stack.config()
+            state["model"] = st.config()
         except compose.ComposeError:
             state["model"] = {}
-
-        rep.item(HEALTHY, 3, lambda: _becomes_healthy(state))
-        rep.item(FAULT, 3, lambda: _detects_fault(state))
-        rep.item(DEPENDS, 2, lambda: _worker_waits(stack, state))
-        rep.item(OPTIONS, 2, lambda: _options(state))
-    return rep
+        yield state
 
 
-def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("healthy", HEALTHY, 3, needs=("stack",))
+def becomes_healthy(f: Facts) -> Verdict:
+    state = f.stack
     api, cfg = state["api"], state["cfg"]
     if api is None:
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             False,
             "the api container was never created",
             hint="Fix the error Compose printed (in the evidence), then run the check again.",
             evidence={"compose_output": state["up_output"]},
         )
     if cfg is None or cfg.disabled:
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             False,
             "the api has no health check, so Docker can only say it is running",
             hint="Add a `healthcheck:` to the api service (or HEALTHCHECK to its Dockerfile) "
@@ -135,9 +126,7 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
         state["healthy"] = True
         ev["seconds_to_healthy"] = round(secs, 2)
         ev["measured_from"] = source
-        return CheckResult(
-            HEALTHY,
-            3,
+        return Verdict(
             True,
             f"healthy {secs:.1f} s after the container started "
             f"(the app warms up for {APP_WARMUP_S:.0f} s)",
@@ -163,9 +152,7 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
             "(<= 5s) and a probe that succeeds when /health answers 200."
         )
     ev["logs"] = containers.logs_tail(api)
-    return CheckResult(
-        HEALTHY,
-        3,
+    return Verdict(
         False,
         f"not healthy: status {tl.final!r} after {tl.seconds:.1f} s "
         f"(last probe: {(probes[-1].get('Output') or '').strip()[-160:] if probes else 'none'!r})",
@@ -174,12 +161,12 @@ def _becomes_healthy(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _detects_fault(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("fault", FAULT, 3, needs=("stack",))
+def detects_fault(f: Facts) -> Verdict:
+    state = f.stack
     api, cfg = state["api"], state["cfg"]
     if not state.get("healthy"):
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             False,
             "not judged: the api never became healthy, so there is no fault to notice",
             hint="Make the api become healthy first (see the item above).",
@@ -187,9 +174,7 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
     bound = cfg.unhealthy_bound_s(SLACK_S)
     ev: dict[str, Any] = {"healthcheck": cfg.to_dict(), "bound_s": round(bound, 1)}
     if bound > MAX_FAULT_WAIT_S:
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             False,
             f"with these settings a fault may go unnoticed for {bound:.0f} s "
             f"(interval {cfg.interval_s:g} s x retries {cfg.retries} + timeout "
@@ -218,9 +203,7 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
         secs = turned - t_break
         ev["seconds_to_unhealthy"] = round(secs, 2)
         state["t_break"] = t_break
-        return CheckResult(
-            FAULT,
-            3,
+        return Verdict(
             True,
             f"unhealthy {secs:.1f} s after /health started answering 503 "
             f"(bound {bound:.0f} s = {cfg.interval_s:g} x {cfg.retries} + {cfg.timeout_s:g} "
@@ -238,9 +221,7 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
         else "Read the last probes in the evidence: the probe must exit non-zero as soon as "
         "/health stops answering 200."
     )
-    return CheckResult(
-        FAULT,
-        3,
+    return Verdict(
         False,
         f"still {tl.final!r} {tl.seconds:.1f} s after the fault (bound {bound:.0f} s)",
         hint=hint,
@@ -248,18 +229,24 @@ def _detects_fault(state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("depends", DEPENDS, 2, needs=("stack",))
+def worker_waits(f: Facts) -> Verdict:
+    state = f.stack
+    stack = state["stack"]
     svc = (state["model"].get("services") or {}).get("worker")
     if svc is None:
-        raise CheckCannotRun("compose.yaml has no `worker` service: keep the starter's services.")
+        return Verdict(
+            False,
+            "compose.yaml has no `worker` service",
+            hint="Keep the starter's services (api and worker); the exercise changes their "
+            "health check and depends_on, not their names.",
+        )
     cond = ((svc.get("depends_on") or {}).get("api") or {}).get("condition", "(none)")
     worker = stack.service("worker")
     ev: dict[str, Any] = {"depends_on_condition": cond}
     if worker is None:
         ev["compose_output"] = state["up_output"]
-        return CheckResult(
-            DEPENDS,
-            2,
+        return Verdict(
             False,
             "the worker was never started (Compose gave up on its dependency)",
             hint="Compose starts the worker only when the api is healthy: make the api "
@@ -271,9 +258,7 @@ def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     ok_behaviour = info.exit_code == 0 and "answered 200" in info.logs
     ok = ok_behaviour and cond == "service_healthy"
     if ok:
-        return CheckResult(
-            DEPENDS,
-            2,
+        return Verdict(
             True,
             f"condition {cond}; the job found the api ready and exited 0",
             evidence=ev,
@@ -287,9 +272,7 @@ def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
         "said `healthy` before the app was (the job got a 503). A probe must fail until "
         "/health answers 200, then Compose's wait means something."
     )
-    return CheckResult(
-        DEPENDS,
-        2,
+    return Verdict(
         False,
         f"condition {cond}; the job exited {info.exit_code}: {info.logs.strip()[-160:]!r}",
         hint=hint,
@@ -297,12 +280,11 @@ def _worker_waits(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _options(state: dict[str, Any]) -> CheckResult:
-    cfg = state["cfg"]
+@RUBRIC.item("options", OPTIONS, 2, needs=("stack",))
+def options(f: Facts) -> Verdict:
+    cfg = f.stack["cfg"]
     if cfg is None or cfg.disabled:
-        return CheckResult(
-            OPTIONS,
-            2,
+        return Verdict(
             False,
             "no health check to judge",
             hint="Add a health check with interval, timeout, retries and start_period.",
@@ -326,12 +308,14 @@ def _options(state: dict[str, Any]) -> CheckResult:
         f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "
         f"start_period {cfg.start_period_s:g} s"
     )
-    return CheckResult(
-        OPTIONS,
-        2,
+    return Verdict(
         earned == 2,
         msg,
         hint="; ".join(problems) + ".",
         evidence=cfg.to_dict(),
-        points_earned=earned,
+        earned=earned,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

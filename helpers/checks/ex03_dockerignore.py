@@ -13,12 +13,12 @@ partial per kind). Build times with and without are evidence, not pass/fail.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from .. import containers, context, images
-from .base import CheckResult, Report
+from ..findings import Report
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "03"
 SLUG = "03_dockerignore"
@@ -55,93 +55,81 @@ def threshold_bytes(reference_tar_bytes: int) -> int:
     return 2 * reference_tar_bytes + SLACK_BYTES
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    tag = images.temp_tag("ex03", path)
-    tag_raw = images.temp_tag("ex03-noignore", path)
-    work = Path(tempfile.mkdtemp(prefix="shipshape-ex03-"))
-    st: dict[str, Any] = {}
-    try:
-        proj = work / "project"
-        shutil.copytree(path, proj, symlinks=True)
-        context.add_clutter(proj, DATA_MB)
-        patterns = context.read_patterns(proj)
-        st["patterns"] = patterns
-        st["with"] = context.measure(proj, patterns)
-        st["without"] = context.measure(proj, None)
-        st["ref"] = context.measure(proj, REFERENCE_PATTERNS)
-        try:
-            st["build"] = images.build(proj, tag, on_event=None, timeout_s=300, exercise=EXERCISE)
-        except images.BuildError as exc:
-            st["build_error"] = exc
-        st["build_raw_s"] = _build_without_ignore(proj, tag_raw, st)
-        if "build" in st:
-            ctr = containers.run(tag)
-            try:
-                try:
-                    st["exit"] = containers.wait_for_exit(ctr, timeout_s=60)
-                except containers.WaitError as exc:  # still running: judged as not working
-                    st["run_error"] = str(exc).splitlines()[0]
-                    ctr.kill()
-                st["output"] = ctr.logs().decode("utf-8", "replace").strip()
-            finally:
-                containers.remove_quietly(ctr)
-            # the image as built: a container that never ran, so nothing wrote caches yet
-            st["workdir"], st["image_files"] = context.image_files(tag)
-        st["needed"] = app_files(path)
-
-        rep.item(ITEM_SIZE, 3, lambda: _size_item(st))
-        rep.item(ITEM_RUNS, 3, lambda: _runs_item(st))
-        rep.item(ITEM_SECRET, 3, lambda: _secret_item(st))
-        rep.item(ITEM_CLUTTER, 2, lambda: _clutter_item(st))
-    finally:  # also on KeyboardInterrupt
-        images.remove(tag)
-        images.remove(tag_raw)
-        shutil.rmtree(work, ignore_errors=True)
-    return rep
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 
-def _build_without_ignore(proj: Path, tag_raw: str, st: dict[str, Any]) -> float | None:
-    """Build once more with the ignore file set aside; the seconds it took (None on failure)."""
-    ignore = proj / context.IGNORE_FILE
-    if not st["patterns"]:  # no patterns: the build above already was "without"
-        return st["build"].seconds if "build" in st else None
-    aside = proj.parent / "dockerignore.aside"
+@RUBRIC.fact
+def project(f: Facts) -> Path:
+    """A private copy of the folder with a lived-in project's clutter added."""
+    proj = f.workdir("project") / "project"
+    shutil.copytree(f.path, proj, symlinks=True)
+    context.add_clutter(proj, DATA_MB)
+    return proj
+
+
+@RUBRIC.fact
+def contexts(f: Facts) -> dict[str, Any]:
+    """The build context measured with the learner's patterns, without, and with the reference."""
+    patterns = context.read_patterns(f.project)
+    return {
+        "patterns": patterns,
+        "with": context.measure(f.project, patterns),
+        "without": context.measure(f.project, None),
+        "ref": context.measure(f.project, REFERENCE_PATTERNS),
+    }
+
+
+@RUBRIC.fact
+def image(f: Facts) -> images.BuildResult:
+    return images.build(f.project, f.tag("image"), on_event=None, timeout_s=300, exercise=EXERCISE)
+
+
+@RUBRIC.fact
+def build_raw_s(f: Facts) -> float | None:
+    """Seconds to build once more with the ignore file set aside (None when that fails)."""
+    if not f.contexts["patterns"]:  # no patterns: the build above already was "without"
+        built, _ = f.outcome("image")
+        return built.seconds if built else None
+    ignore = f.project / context.IGNORE_FILE
+    aside = f.project.parent / "dockerignore.aside"
     ignore.rename(aside)
     try:
-        return images.build(proj, tag_raw, on_event=None, timeout_s=300, exercise=EXERCISE).seconds
+        return images.build(
+            f.project, f.tag("noignore"), on_event=None, timeout_s=300, exercise=EXERCISE
+        ).seconds
     except images.BuildError:
         return None
     finally:
         aside.rename(ignore)
 
 
-def _not_built(name: str, points: float, st: dict[str, Any]) -> CheckResult:
-    exc = st.get("build_error")
-    msg = str(exc).splitlines()[0][:300] if exc else "the image did not build"
-    hint = (
-        str(exc).split("Hint: ")[-1]
-        if exc and "Hint: " in str(exc)
-        else "Make the image build first: read the build log in the evidence."
-    )
-    return CheckResult(
-        name,
-        points,
-        False,
-        f"not judged: {msg}",
-        hint=hint,
-        evidence={"log_tail": getattr(exc, "log", "")[-2000:]},
-    )
+@RUBRIC.fact
+def ran(f: Facts) -> dict[str, Any]:
+    """The image run to completion, and the files it holds (read before anything ran)."""
+    st: dict[str, Any] = {}
+    with containers.running(f.image.image_id) as ctr:
+        try:
+            st["exit"] = containers.wait_for_exit(ctr, timeout_s=60)
+        except containers.WaitError as exc:  # still running: judged as not working
+            st["run_error"] = str(exc).splitlines()[0]
+            ctr.kill()
+        st["output"] = ctr.logs().decode("utf-8", "replace").strip()
+    # the image as built: a container that never ran, so nothing wrote caches yet
+    st["workdir"], st["image_files"] = context.image_files(f.image.image_id)
+    return st
 
 
-def _size_item(st: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("small", ITEM_SIZE, 3, needs=("contexts",))
+def small_context(f: Facts) -> Verdict:
+    st = f.contexts
     w, wo, ref = st["with"], st["without"], st["ref"]
     limit = threshold_bytes(ref.tar_bytes)
     ok = w.tar_bytes <= limit
     halved = w.tar_bytes * 2 <= wo.tar_bytes
     ratio = wo.tar_bytes / max(w.tar_bytes, 1)
-    b_with = st["build"].seconds if "build" in st else None
-    b_raw = st.get("build_raw_s")
+    built, _ = f.outcome("image")
+    b_with = built.seconds if built else None
+    b_raw = f.build_raw_s
     timing = (
         f"; build {b_with:.1f} s with it vs {b_raw:.1f} s without"
         if b_with is not None and b_raw is not None
@@ -168,9 +156,7 @@ def _size_item(st: dict[str, Any]) -> CheckResult:
             + ", ".join(f"{k} ({context.fmt_bytes(v)})" for k, v in list(big.items())[:4])
             + ". Add patterns for them (a folder name excludes everything below it)."
         )
-    return CheckResult(
-        ITEM_SIZE,
-        3,
+    return Verdict(
         ok,
         msg,
         hint=hint,
@@ -189,13 +175,13 @@ def _size_item(st: dict[str, Any]) -> CheckResult:
             "still_sent": big,
             "patterns": st["patterns"],
         },
-        points_earned=3 if ok else (1 if halved else 0),
+        earned=3 if ok else (1 if halved else 0),
     )
 
 
-def _runs_item(st: dict[str, Any]) -> CheckResult:
-    if "build" not in st:
-        return _not_built(ITEM_RUNS, 3, st)
+@RUBRIC.item("runs", ITEM_RUNS, 3, needs=("ran",))
+def app_runs(f: Facts) -> Verdict:
+    st = {**f.ran, "patterns": f.contexts["patterns"], "needed": app_files(f.path)}
     out = st.get("output", "")
     code = st["exit"].exit_code if "exit" in st else None
     files = st.get("image_files", {})
@@ -225,9 +211,7 @@ def _runs_item(st: dict[str, Any]) -> CheckResult:
             f"The app should print exactly {EXPECTED!r}. Do not change the Dockerfile or "
             "the etl package: the exercise is the .dockerignore."
         )
-    return CheckResult(
-        ITEM_RUNS,
-        3,
+    return Verdict(
         ok,
         f"exit code {code}, output {out[-160:]!r}"
         + (f"; missing from the image: {', '.join(missing[:4])}" if missing else ""),
@@ -240,14 +224,12 @@ def _found(st: dict[str, Any], kind: str) -> list[str]:
     return [rel for rel in st.get("image_files", {}) if context.clutter_kind(rel) == kind]
 
 
-def _secret_item(st: dict[str, Any]) -> CheckResult:
-    if "build" not in st:
-        return _not_built(ITEM_SECRET, 3, st)
+@RUBRIC.item("secret", ITEM_SECRET, 3, needs=("ran",))
+def no_secret(f: Facts) -> Verdict:
+    st = f.ran
     found = _found(st, "secret")
     where = [f"{st['workdir'].rstrip('/')}/{rel}" for rel in found]
-    return CheckResult(
-        ITEM_SECRET,
-        3,
+    return Verdict(
         not found,
         f"found in the image: {', '.join(where)}" if found else "no .env file in the image",
         hint=(
@@ -261,9 +243,9 @@ def _secret_item(st: dict[str, Any]) -> CheckResult:
     )
 
 
-def _clutter_item(st: dict[str, Any]) -> CheckResult:
-    if "build" not in st:
-        return _not_built(ITEM_CLUTTER, 2, st)
+@RUBRIC.item("clutter", ITEM_CLUTTER, 2, needs=("ran",))
+def no_clutter(f: Facts) -> Verdict:
+    st = {**f.ran, "patterns": f.contexts["patterns"]}
     found = {k: _found(st, k) for k in ("git", "data", "cache")}
     bad = {k: v for k, v in found.items() if v}
     earned = 2 * (3 - len(bad)) / 3
@@ -284,9 +266,7 @@ def _clutter_item(st: dict[str, Any]) -> CheckResult:
                 f"caches are in the image ({bad['cache'][0]}, ...): add `**/__pycache__` "
                 "and `.pytest_cache`"
             )
-    return CheckResult(
-        ITEM_CLUTTER,
-        2,
+    return Verdict(
         not bad,
         (
             "in the image: "
@@ -296,5 +276,9 @@ def _clutter_item(st: dict[str, Any]) -> CheckResult:
         ),
         hint=". ".join(hints) + ("." if hints else ""),
         evidence={k: v[:5] for k, v in found.items()},
-        points_earned=earned,
+        earned=earned,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

@@ -12,11 +12,13 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import behaviour, compose, containers
-from .base import CheckCannotRun, CheckResult, Report
+from .. import behaviour, compose, containers, engine
+from ..findings import Report
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "05"
 SLUG = "05_resource_limits"
@@ -59,28 +61,27 @@ def cpus_of(host_config: dict[str, Any]) -> float:
     return quota / period if quota > 0 else 0.0
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    try:
-        stack = behaviour.Stack(path)
-    except (compose.ComposeError, FileNotFoundError) as exc:
-        raise CheckCannotRun(f"The compose file in {path} cannot be read: {exc}") from None
-    state: dict[str, Any] = {}
-    with stack:
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+
+@RUBRIC.fact
+def stack(f: Facts) -> Iterator[dict[str, Any]]:
+    """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
+    with behaviour.Stack(f.path) as st:
+        state: dict[str, Any] = {"stack": st}
         try:
-            stack.run("build", timeout_s=900)
-            up = stack.run("up", "-d", timeout_s=180, check=False)
+            st.run("build", timeout_s=900)
+            up = st.run("up", "-d", timeout_s=180, check=False)
             state["up_output"] = (up.stdout + up.stderr)[-1500:]
         except compose.ComposeError as exc:
             state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
-        state["db"], state["etl"] = stack.service("db"), stack.service("etl")
-        rep.item(LIMITS, 4, lambda: _limits(state))
-        rep.item(OOM, 3, lambda: _hog(stack, state))
-        rep.item(DB_ALIVE, 3, lambda: _db_alive(state))
-    return rep
+        state["db"], state["etl"] = st.service("db"), st.service("etl")
+        yield state
 
 
-def _limits(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("limits", LIMITS, 4, needs=("stack",))
+def limits_applied(f: Facts) -> Verdict:
+    state = f.stack
     earned = 0
     rows: dict[str, Any] = {}
     problems = []
@@ -115,29 +116,33 @@ def _limits(state: dict[str, Any]) -> CheckResult:
         "; ".join(f"{s}: {r['memory']}, {r['cpus']} CPUs" for s, r in rows.items())
         or "no containers"
     )
-    return CheckResult(
-        LIMITS,
-        4,
+    return Verdict(
         ok,
         msg if ok else f"{msg}. Not as asked: {'; '.join(problems)}",
         hint="Under each service put `deploy: resources: limits:` with `memory:` and `cpus:` "
         '(db: 1G and "1"; etl: 2G and "2"). `reservations:` only promise a minimum: '
         "they never stop a service from taking more.",
         evidence={"inspect": rows, "compose_output": state.get("up_output", "")[-600:]},
-        points_earned=earned,
+        earned=earned,
     )
 
 
-def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("oom", OOM, 3, needs=("stack",))
+def hog_killed(f: Facts) -> Verdict:
+    state = f.stack
+    stack = state["stack"]
     etl = state["etl"]
     if etl is None:
-        raise CheckCannotRun("the etl service's container was never created")
+        return Verdict(
+            False,
+            "not run: the etl service's container was never created",
+            hint="Fix the error Compose printed (in the evidence), then run the check again.",
+            evidence={"compose_output": state.get("up_output", "")},
+        )
     etl.reload()
     limit = int(etl.attrs["HostConfig"].get("Memory") or 0)
     if not limit:
-        return CheckResult(
-            OOM,
-            3,
+        return Verdict(
             False,
             "not run: the ETL service has no memory limit, and the course never runs a "
             "memory hog without one",
@@ -157,8 +162,6 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
         timeout_s=120,
     )
     cid = out.stdout.strip().splitlines()[-1].strip()
-    from .. import engine
-
     hog = engine.client().containers.get(cid)
     try:
         info = containers.wait_for_exit(hog, timeout_s=120)
@@ -175,9 +178,7 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     }
     state["hog"] = ev
     if info.oom_confirmed:
-        return CheckResult(
-            OOM,
-            3,
+        return Verdict(
             True,
             f"OOMKilled, exit 137, limit {gib(info.memory_limit)}: killed after "
             f"{info.seconds:.1f} s ({held[-1][5:] if held else 'no progress printed'})",
@@ -191,9 +192,7 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
         else "Exit 137 without OOMKilled is a plain SIGKILL, not the memory limit. Read the "
         "logs in the evidence."
     )
-    return CheckResult(
-        OOM,
-        3,
+    return Verdict(
         False,
         f"exit {info.exit_code}, OOMKilled {info.oom_killed}, limit {gib(limit)}",
         hint=hint,
@@ -201,21 +200,19 @@ def _hog(stack: behaviour.Stack, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _db_alive(state: dict[str, Any]) -> CheckResult:
+@RUBRIC.item("db_alive", DB_ALIVE, 3, needs=("stack",))
+def db_alive(f: Facts) -> Verdict:
+    state = f.stack
     db = state["db"]
     if db is None:
-        return CheckResult(
-            DB_ALIVE,
-            3,
+        return Verdict(
             False,
             "the database container was never created",
             hint="Fix the error Compose printed (in the evidence).",
             evidence={"compose_output": state.get("up_output", "")},
         )
     if "hog" not in state:
-        return CheckResult(
-            DB_ALIVE,
-            3,
+        return Verdict(
             False,
             "not judged: the hog did not run, so nothing tested whether the database survives it",
             hint="Give the ETL its memory limit (item above) so the hog can run beside the database.",
@@ -232,7 +229,7 @@ def _db_alive(state: dict[str, Any]) -> CheckResult:
     ok = st.get("Status") == "running" and tl.final == "healthy" and not st.get("OOMKilled")
     after = f"after the hog ended with exit {state['hog']['exit_code']}"
     if ok:
-        return CheckResult(DB_ALIVE, 3, True, f"running and healthy {after}", evidence=ev)
+        return Verdict(True, f"running and healthy {after}", evidence=ev)
     if tl.final == "none":
         hint = "The database has no health check: keep the starter's pg_isready healthcheck."
     else:
@@ -241,11 +238,13 @@ def _db_alive(state: dict[str, Any]) -> CheckResult:
             "Postgres cannot start. Read its logs in the evidence."
         )
     ev["logs"] = containers.logs_tail(db, 15)
-    return CheckResult(
-        DB_ALIVE,
-        3,
+    return Verdict(
         False,
         f"database {st.get('Status')}, health {tl.final} {after}",
         hint=hint,
         evidence=ev,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

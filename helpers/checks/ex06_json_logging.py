@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import containers, images, logs
-from .base import CheckResult, Report
+from ..findings import Report
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "06"
 SLUG = "06_json_logging"
@@ -43,46 +44,31 @@ def _run_once(tag: str, environment: dict[str, str] | None = None) -> dict[str, 
         return {"exit_code": code, "text": text, "diff": ctr.diff() or []}
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    tag = images.temp_tag("ex06", path)
-    st: dict[str, Any] = {}
-    try:
-        try:
-            images.build(path, tag, on_event=None, timeout_s=300, exercise=EXERCISE)
-            st["default"] = _run_once(tag)
-            st["warning"] = _run_once(tag, {"LOG_LEVEL": "WARNING"})
-            st["parsed"] = logs.parse_json_lines(st["default"]["text"])
-            st["parsed_warning"] = logs.parse_json_lines(st["warning"]["text"])
-        except images.BuildError as exc:
-            st["build_error"] = exc
-        rep.item(ITEM_JSON, 3, lambda: _json_item(st))
-        rep.item(ITEM_KEYS, 2, lambda: _keys_item(st))
-        rep.item(ITEM_EXC, 2, lambda: _exception_item(st))
-        rep.item(ITEM_FILES, 2, lambda: _files_item(st))
-        rep.item(ITEM_LEVEL, 2, lambda: _level_item(st))
-    finally:  # also on KeyboardInterrupt
-        images.remove(tag)
-    return rep
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 
-def _not_built(name: str, points: float, st: dict[str, Any]) -> CheckResult:
-    exc = st["build_error"]
-    text = str(exc)
-    return CheckResult(
-        name,
-        points,
-        False,
-        f"not judged: {text.splitlines()[0][:300]}",
-        hint=text.split("Hint: ")[-1] if "Hint: " in text else "Make the image build first.",
-        evidence={"log_tail": exc.log[-2000:]},
-    )
+@RUBRIC.fact
+def image(f: Facts) -> images.BuildResult:
+    return images.build(f.path, f.tag("image"), on_event=None, timeout_s=300, exercise=EXERCISE)
 
 
-def _json_item(st: dict[str, Any]) -> CheckResult:
-    if "build_error" in st:
-        return _not_built(ITEM_JSON, 3, st)
-    p, code = st["parsed"], st["default"]["exit_code"]
+@RUBRIC.fact
+def default(f: Facts) -> dict[str, Any]:
+    """The run with LOG_LEVEL unset, its logs parsed."""
+    out = _run_once(f.image.image_id)
+    return {**out, "parsed": logs.parse_json_lines(out["text"])}
+
+
+@RUBRIC.fact
+def warning(f: Facts) -> dict[str, Any]:
+    """The run with LOG_LEVEL=WARNING, its logs parsed."""
+    out = _run_once(f.image.image_id, {"LOG_LEVEL": "WARNING"})
+    return {**out, "parsed": logs.parse_json_lines(out["text"])}
+
+
+@RUBRIC.item("json", ITEM_JSON, 3, needs=("default",))
+def every_line_json(f: Facts) -> Verdict:
+    p, code = f.default["parsed"], f.default["exit_code"]
     ev = {
         "lines": p.lines,
         "json_records": len(p.records),
@@ -90,9 +76,7 @@ def _json_item(st: dict[str, Any]) -> CheckResult:
         "exit_code": code,
     }
     if p.lines == 0:
-        return CheckResult(
-            ITEM_JSON,
-            3,
+        return Verdict(
             False,
             f"`docker logs` is empty (exit code {code})",
             hint="Nothing reached stdout or stderr. Are the records going to a file? Give "
@@ -114,25 +98,20 @@ def _json_item(st: dict[str, Any]) -> CheckResult:
         hint = f"The pipeline exited with code {code}: it should finish cleanly (exit 0)."
     else:
         hint = ""
-    return CheckResult(
-        ITEM_JSON,
-        3,
+    return Verdict(
         ok,
         f"{len(p.records)} of {p.lines} lines parse as JSON objects; exit code {code}",
         hint=hint,
         evidence=ev,
-        points_earned=3 if ok else round(3 * share, 1) if code == 0 else 0,
+        earned=3 if ok else round(3 * share, 1) if code == 0 else 0,
     )
 
 
-def _keys_item(st: dict[str, Any]) -> CheckResult:
-    if "build_error" in st:
-        return _not_built(ITEM_KEYS, 2, st)
-    recs = st["parsed"].records
+@RUBRIC.item("keys", ITEM_KEYS, 2, needs=("default",))
+def five_keys(f: Facts) -> Verdict:
+    recs = f.default["parsed"].records
     if not recs:
-        return CheckResult(
-            ITEM_KEYS,
-            2,
+        return Verdict(
             False,
             "no JSON records to judge",
             hint="Make the log lines JSON first (see the item above).",
@@ -158,9 +137,7 @@ def _keys_item(st: dict[str, Any]) -> CheckResult:
         )
     elif bad_levels:
         hint = f"`level` should be the level name (record.levelname), not {bad_levels[0]!r}."
-    return CheckResult(
-        ITEM_KEYS,
-        2,
+    return Verdict(
         ok,
         (
             f"all {len(recs)} records carry the five keys"
@@ -174,14 +151,11 @@ def _keys_item(st: dict[str, Any]) -> CheckResult:
     )
 
 
-def _exception_item(st: dict[str, Any]) -> CheckResult:
-    if "build_error" in st:
-        return _not_built(ITEM_EXC, 2, st)
-    recs = st["parsed"].records
+@RUBRIC.item("traceback", ITEM_EXC, 2, needs=("default",))
+def exception_traceback(f: Facts) -> Verdict:
+    recs = f.default["parsed"].records
     if not recs:
-        return CheckResult(
-            ITEM_EXC,
-            2,
+        return Verdict(
             False,
             "no JSON records to judge",
             hint="Make the log lines JSON first; then log the bad row (A-1003) from the "
@@ -197,9 +171,7 @@ def _exception_item(st: dict[str, Any]) -> CheckResult:
     errors = [r for r in recs if str(r.get("level", "")).upper() in ("ERROR", "CRITICAL")]
     if good:
         tb = _text(good[0]["exception"])
-        return CheckResult(
-            ITEM_EXC,
-            2,
+        return Verdict(
             True,
             f"{good[0].get('level')} record with a {len(tb.splitlines())}-line traceback "
             f"ending {tb.strip().splitlines()[-1][:100]!r}",
@@ -221,9 +193,7 @@ def _exception_item(st: dict[str, Any]) -> CheckResult:
             "No error record at all: the bad row (A-1003, amount 'n/a') must be logged from "
             "the except block with log.exception(...), which keeps the traceback."
         )
-    return CheckResult(
-        ITEM_EXC,
-        2,
+    return Verdict(
         False,
         f"no record with an `exception` traceback of the {EXPECTED_EXCEPTION} "
         f"({len(errors)} error records, {len(with_exc)} with an `exception` key)",
@@ -236,17 +206,14 @@ def _text(x: Any) -> str:
     return "\n".join(map(str, x)) if isinstance(x, list) else str(x)
 
 
-def _files_item(st: dict[str, Any]) -> CheckResult:
-    if "build_error" in st:
-        return _not_built(ITEM_FILES, 2, st)
+@RUBRIC.item("no_files", ITEM_FILES, 2, needs=("default", "warning"))
+def no_log_files(f: Facts) -> Verdict:
     found = sorted(
-        set(logs.log_file_changes(st["default"]["diff"]))
-        | set(logs.log_file_changes(st["warning"]["diff"]))
+        set(logs.log_file_changes(f.default["diff"]))
+        | set(logs.log_file_changes(f.warning["diff"]))
     )
-    changes = [f"{'CAD'[c.get('Kind', 0)]} {c.get('Path')}" for c in st["default"]["diff"]]
-    return CheckResult(
-        ITEM_FILES,
-        2,
+    changes = [f"{'CAD'[c.get('Kind', 0)]} {c.get('Path')}" for c in f.default["diff"]]
+    return Verdict(
         not found,
         (
             f"the container wrote {', '.join(found[:4])}"
@@ -265,26 +232,21 @@ def _files_item(st: dict[str, Any]) -> CheckResult:
     )
 
 
-def _level_item(st: dict[str, Any]) -> CheckResult:
-    if "build_error" in st:
-        return _not_built(ITEM_LEVEL, 2, st)
-    default = logs.level_counts(st["parsed"].records)
-    warned_p = st["parsed_warning"]
+@RUBRIC.item("level", ITEM_LEVEL, 2, needs=("default", "warning"))
+def level_filter(f: Facts) -> Verdict:
+    default = logs.level_counts(f.default["parsed"].records)
+    warned_p = f.warning["parsed"]
     warned = logs.level_counts(warned_p.records)
     ev = {"default_levels": default, "levels_with_LOG_LEVEL_WARNING": warned}
-    if not st["parsed"].records or not warned_p.records:
-        return CheckResult(
-            ITEM_LEVEL,
-            2,
+    if not f.default["parsed"].records or not warned_p.records:
+        return Verdict(
             False,
             "not judged: the runs produced no JSON records",
             hint="Make the log lines JSON first; this item compares levels between two runs.",
             evidence=ev,
         )
     if not default.get("INFO"):
-        return CheckResult(
-            ITEM_LEVEL,
-            2,
+        return Verdict(
             False,
             f"no INFO records at the default level: {default}",
             hint="With LOG_LEVEL unset the pipeline should log at INFO (progress messages "
@@ -304,11 +266,13 @@ def _level_item(st: dict[str, Any]) -> CheckResult:
         hint = "With LOG_LEVEL=WARNING the warning and the error must still appear."
     else:
         hint = ""
-    return CheckResult(
-        ITEM_LEVEL,
-        2,
+    return Verdict(
         ok,
         f"default run {default}; with LOG_LEVEL=WARNING {warned}",
         hint=hint,
         evidence=ev,
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

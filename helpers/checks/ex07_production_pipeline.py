@@ -14,16 +14,20 @@ writes a random password into its ``secrets/db_password.txt``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets as pysecrets
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import audit, compose, containers, images
-from .base import CheckResult, Report
+from .. import audit, compose, containers, engine, images
+from ..findings import Report
+from .base import CheckResult
+from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "07"
 SLUG = "07_production_pipeline"
@@ -46,9 +50,8 @@ def _copy(path: Path, dest: Path) -> Path:
     return dest
 
 
-def naive_image(app_folder: Path) -> str:
+def naive_image(app_folder: Path, tag: str) -> str:
     """Build the naive baseline from the learner's app code and the starter's Dockerfile."""
-    tag = images.temp_tag("ex07-naive", app_folder)
     with tempfile.TemporaryDirectory(prefix="shipshape-ex07-naive-") as tmp:
         ctx = _copy(app_folder, Path(tmp) / "ctx")
         (ctx / "Dockerfile").write_text(NAIVE_DOCKERFILE)
@@ -81,205 +84,218 @@ def _grace_seconds(cfg: dict[str, Any], service: str) -> float:
     return float(raw) if raw.replace(".", "").isdigit() else 10.0
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    with tempfile.TemporaryDirectory(prefix="shipshape-ex07-") as tmp:
-        work = _copy(path, Path(tmp) / path.name)
-        (work / "secrets").mkdir(exist_ok=True)
-        password = "pw-" + pysecrets.token_hex(12)
-        (work / "secrets" / "db_password.txt").write_text(password + "\n")
-        proj = compose.Project(work, name=compose.project_name(path, "-ex07"))
-        try:
-            _run_items(rep, work, proj, password)
-        finally:  # also on Ctrl-C: stack, volumes and images go
-            proj.__exit__(None, None, None)
-            for tag in [images.temp_tag("ex07-naive", work)]:
-                images.remove(tag)
-    return rep
+#: The Quick Checklist, one point per line, in the audit's order (a unit test keeps it equal
+#: to the keys :func:`helpers.audit.audit_static` returns).
+CHECKLIST = (
+    ("base_slim", "slim or alpine base image"),
+    ("multi_stage", "multi-stage build (build tools not in the final image)"),
+    ("dockerignore", ".dockerignore excludes unnecessary files"),
+    ("no_secrets", "no secrets baked into the image or its config"),
+    ("non_root", "runs as a non-root user"),
+    ("healthcheck", "health checks defined (and able to fail)"),
+    ("resource_limits", "resource limits set"),
+    ("log_limits", "log size limits configured"),
+    ("graceful_shutdown", "graceful shutdown handled (signals reach the app)"),
+    ("version_tags", "specific version tags (not latest)"),
+    ("pip_no_cache", "pip install --no-cache-dir used"),
+    ("apt_clean", "apt-get cache cleaned (same RUN) and no recommends"),
+)
+
+N_HEALTHY = "the stack comes up healthy (Compose CLI)"
+N_ROWS = f"the ETL loads {EXPECTED_ROWS} rows into Postgres"
+N_PASSWORD = "the password is never in an image or in docker inspect"
+N_STOP = "compose stop etl ends cleanly within the grace period"
+N_SIZE = "the image is much smaller than the naive one"
+
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 
 def checklist_results(audit_rep: audit.AuditReport) -> list[CheckResult]:
     """One rubric item per checklist line (static verdicts, refined by the image if audited)."""
-    out = []
-    for it in audit_rep.items:
-        rule = f" ({it.rule})" if it.rule else ""
-        out.append(
-            CheckResult(
-                f"checklist: {it.title}",
-                1,
-                it.status == audit.PASS,
-                it.detail + rule,
-                hint=it.hint,
-                evidence={"status": it.status, **it.evidence},
-            )
-        )
-    return out
+    return [_checklist_item(it) for it in audit_rep.items]
 
 
-def _run_items(rep: Report, work: Path, proj: compose.Project, password: str) -> None:
-    state: dict[str, Any] = {}
-    audit_rep = audit.audit_static(work)
+def _checklist_item(it: audit.AuditItem) -> CheckResult:
+    rule = f" ({it.rule})" if it.rule else ""
+    return CheckResult(
+        f"checklist: {it.title}",
+        1,
+        it.status == audit.PASS,
+        it.detail + rule,
+        hint=it.hint,
+        evidence={"status": it.status, **it.evidence},
+    )
 
-    def build() -> None:
-        proj.run("build", timeout_s=900)
-        state["etl_image"] = proj.built_images[0] if proj.built_images else None
 
+@RUBRIC.fact
+def work(f: Facts) -> tuple[Path, str]:
+    """A private copy of the folder with a fresh random password in ``secrets/``."""
+    dest = _copy(f.path, f.workdir() / f.path.name)
+    (dest / "secrets").mkdir(exist_ok=True)
+    password = "pw-" + pysecrets.token_hex(12)
+    (dest / "secrets" / "db_password.txt").write_text(password + "\n")
+    return dest, password
+
+
+@RUBRIC.fact
+def project(f: Facts) -> Iterator[compose.Project]:
+    """The Compose project over the copy; down with its volumes and images at teardown."""
+    with compose.Project(f.work[0], name=compose.project_name(f.path, "-ex07")) as proj:
+        yield proj
+
+
+@RUBRIC.fact
+def etl_image(f: Facts) -> str:
+    """``compose build``; the etl image's tag."""
+    f.project.run("build", timeout_s=900)
+    if not f.project.built_images:
+        raise NotJudged("Compose built no image", "The etl service needs a `build:` section.")
+    return f.project.built_images[0]
+
+
+@RUBRIC.fact
+def checklist(f: Facts) -> dict[str, CheckResult]:
+    """The audit: static verdicts, refined by the built image when there is one."""
+    rep = audit.audit_static(f.work[0])
+    image, _ = f.outcome("etl_image")
+    if image:
+        with contextlib.suppress(Exception):  # the static verdicts still stand
+            audit.audit_image(rep, image)
+    return {it.key: _checklist_item(it) for it in rep.items}
+
+
+@RUBRIC.fact
+def up(f: Facts) -> dict[str, Any]:
+    """``compose up --wait``: the seconds it took, or why it failed (then judged, not raised)."""
+    f.etl_image  # noqa: B018 - nothing comes up that did not build
+    t0 = time.monotonic()
     try:
-        build()
+        f.project.up(wait=True, timeout_s=UP_TIMEOUT_S)
     except compose.ComposeError as exc:
-        state["build_error"] = str(exc)
-    if state.get("etl_image"):
-        try:
-            audit.audit_image(audit_rep, state["etl_image"])
-        except Exception as exc:  # the static verdicts still stand
-            state["audit_image_error"] = str(exc)
-    for res in checklist_results(audit_rep):
-        rep.add(res)
+        return {"error": str(exc), "logs": f.project.logs(tail=30)}
+    return {"seconds": time.monotonic() - t0}
 
-    def healthy() -> CheckResult:
-        name = "the stack comes up healthy (Compose CLI)"
-        if "build_error" in state:
-            return CheckResult(
-                name, 3, False, "the images did not build", hint=state["build_error"][-400:]
-            )
-        t0 = time.monotonic()
-        try:
-            proj.up(wait=True, timeout_s=UP_TIMEOUT_S)
-        except compose.ComposeError as exc:
-            return CheckResult(
-                name,
-                3,
-                False,
-                f"`compose up --wait` failed: {str(exc)[-300:]}",
-                hint="Read `docker compose logs`; a service that exits or never becomes healthy stops the stack.",
-                evidence={"logs": proj.logs(tail=30)},
-            )
-        secs = time.monotonic() - t0
-        state["up_s"] = secs
-        health = {}
-        for c in proj.containers():
-            c.reload()
-            health[c.labels["com.docker.compose.service"]] = (
-                containers.health_status(c) or "no healthcheck"
-            )
-        ok = all(v == "healthy" for v in health.values())
-        return CheckResult(
-            name,
-            3,
-            ok,
-            f"up in {secs:.1f} s; health: {health}",
-            hint="Every service needs a health check that probes it (pg_isready for the database, the /health URL for the ETL).",
-            evidence={"seconds_to_up": round(secs, 2), "health": health},
+
+def _checklist_judge(key: str) -> Any:
+    def judge(f: Facts) -> Verdict:
+        return f.checklist[key]
+
+    return judge
+
+
+for _key, _title in CHECKLIST:
+    RUBRIC.item(_key, f"checklist: {_title}", 1, needs=("checklist",))(_checklist_judge(_key))
+
+
+@RUBRIC.item("healthy", N_HEALTHY, 3, needs=("up",))
+def healthy(f: Facts) -> Verdict:
+    if "error" in f.up:
+        return Verdict(
+            False,
+            f"`compose up --wait` failed: {f.up['error'][-300:]}",
+            hint="Read `docker compose logs`; a service that exits or never becomes healthy stops the stack.",
+            evidence={"logs": f.up["logs"]},
         )
-
-    def rows() -> CheckResult:
-        name = f"the ETL loads {EXPECTED_ROWS} rows into Postgres"
-        dbs = proj.containers("db")
-        if not dbs or (
-            dbs[0].status != "running" and (dbs[0].reload() or dbs[0].status != "running")
-        ):
-            return CheckResult(
-                name, 3, False, "the db service is not running", hint="Bring the stack up first."
-            )
-        count, raw = _wait_rows(dbs[0])
-        ok = count == EXPECTED_ROWS
-        return CheckResult(
-            name,
-            3,
-            ok,
-            f"SELECT count(*) FROM trips -> {raw[:120]!r}",
-            hint="Check `docker compose logs etl`: the ETL must reach db with the password from the secret file.",
-            evidence={"rows": count, "etl_logs": proj.logs("etl", tail=15)},
+    secs = f.up["seconds"]
+    health = {}
+    for c in f.project.containers():
+        c.reload()
+        health[c.labels["com.docker.compose.service"]] = (
+            containers.health_status(c) or "no healthcheck"
         )
+    ok = all(v == "healthy" for v in health.values())
+    return Verdict(
+        ok,
+        f"up in {secs:.1f} s; health: {health}",
+        hint="Every service needs a health check that probes it (pg_isready for the database, the /health URL for the ETL).",
+        evidence={"seconds_to_up": round(secs, 2), "health": health},
+    )
 
-    def no_password() -> CheckResult:
-        name = "the password is never in an image or in docker inspect"
-        where = []
-        ctrs = proj.containers()
-        if not ctrs:  # nothing ran, so nothing was shown to be safe
-            return CheckResult(
-                name,
-                3,
-                False,
-                "not judged: no container of the stack exists",
-                hint="Bring the stack up first; the password is looked for in what runs.",
-            )
-        for c in ctrs:
-            c.reload()
-            svc = c.labels["com.docker.compose.service"]
-            if password in json.dumps(c.attrs):
-                where.append(f"docker inspect {svc}")
-            env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] or [] if "=" in e)
-            leaked = audit._secret_envs(env)
-            where += [f"{svc} env {k}" for k in leaked]
-        if state.get("etl_image"):
-            from .. import engine
 
-            im = engine.client().images.get(state["etl_image"])
-            if password in json.dumps(im.attrs) or password in json.dumps(im.history()):
-                where.append("the etl image's config/history")
-        ok = not where
-        return CheckResult(
-            name,
-            3,
-            ok,
-            "; ".join(where) if where else "not found in any inspect output or image config",
-            hint="Use a Compose secret (file) and *_FILE variables: POSTGRES_PASSWORD_FILE for db, DB_PASSWORD_FILE for the ETL.",
-            evidence={"found_in": where},
+@RUBRIC.item("rows", N_ROWS, 3, needs=("up",))
+def rows(f: Facts) -> Verdict:
+    dbs = f.project.containers("db")
+    if not dbs or (dbs[0].status != "running" and (dbs[0].reload() or dbs[0].status != "running")):
+        return Verdict(False, "the db service is not running", hint="Bring the stack up first.")
+    count, raw = _wait_rows(dbs[0])
+    return Verdict(
+        count == EXPECTED_ROWS,
+        f"SELECT count(*) FROM trips -> {raw[:120]!r}",
+        hint="Check `docker compose logs etl`: the ETL must reach db with the password from the secret file.",
+        evidence={"rows": count, "etl_logs": f.project.logs("etl", tail=15)},
+    )
+
+
+@RUBRIC.item("password", N_PASSWORD, 3, needs=("up",))
+def no_password(f: Facts) -> Verdict:
+    password = f.work[1]
+    where = []
+    ctrs = f.project.containers()
+    if not ctrs:  # nothing ran, so nothing was shown to be safe
+        raise NotJudged(
+            "no container of the stack exists",
+            "Bring the stack up first; the password is looked for in what runs.",
         )
+    for c in ctrs:
+        c.reload()
+        svc = c.labels["com.docker.compose.service"]
+        if password in json.dumps(c.attrs):
+            where.append(f"docker inspect {svc}")
+        env = dict(e.split("=", 1) for e in c.attrs["Config"]["Env"] or [] if "=" in e)
+        where += [f"{svc} env {k}" for k in audit._secret_envs(env)]
+    im = engine.client().images.get(f.etl_image)
+    if password in json.dumps(im.attrs) or password in json.dumps(im.history()):
+        where.append("the etl image's config/history")
+    return Verdict(
+        not where,
+        "; ".join(where) if where else "not found in any inspect output or image config",
+        hint="Use a Compose secret (file) and *_FILE variables: POSTGRES_PASSWORD_FILE for db, DB_PASSWORD_FILE for the ETL.",
+        evidence={"found_in": where},
+    )
 
-    def stops() -> CheckResult:
-        name = "compose stop etl ends cleanly within the grace period"
-        grace = _grace_seconds(proj.config(), "etl")
-        etl = proj.containers("etl")
-        if not etl:
-            return CheckResult(name, 3, False, "no etl container", hint="Bring the stack up first.")
-        t0 = time.monotonic()
-        proj.run("stop", "etl", timeout_s=grace + 60)
-        secs = time.monotonic() - t0
-        info = containers.exit_info(etl[0], secs)
-        ok = info.exit_code == 0 and secs < grace
-        hint = ""
-        if info.exit_code == 137:
-            hint = "SIGKILL after the grace period: the app never saw SIGTERM (shell-form CMD?) or ignored it."
-        elif info.exit_code != 0:
-            hint = "Handle SIGTERM: close connections, log, and exit 0."
-        return CheckResult(
-            name,
-            3,
-            ok,
-            f"stopped in {secs:.1f} s (grace {grace:.0f} s), exit code {info.exit_code}",
-            hint=hint,
-            evidence={
-                "seconds": round(secs, 2),
-                "grace_s": grace,
-                "exit_code": info.exit_code,
-                "logs": info.logs[-800:],
-            },
-        )
 
-    def size() -> CheckResult:
-        name = "the image is much smaller than the naive one"
-        if not state.get("etl_image"):
-            return CheckResult(
-                name, 2, False, "no etl image was built", hint="Make the build work first."
-            )
-        naive = naive_image(work)
-        mine, base = images.image_size_bytes(state["etl_image"]), images.image_size_bytes(naive)
-        ratio = mine / base
-        earned = 2 if ratio <= SIZE_TARGET else max(0.0, 2 * (1 - ratio) / (1 - SIZE_TARGET))
-        return CheckResult(
-            name,
-            2,
-            ratio <= SIZE_TARGET,
-            f"{mine / 1e6:.0f} MB vs naive {base / 1e6:.0f} MB ({ratio:.0%})",
-            hint=f"Aim for at most {SIZE_TARGET:.0%} of the naive image: slim base, multi-stage, no compiler.",
-            evidence={"bytes": mine, "naive_bytes": base, "ratio": round(ratio, 3)},
-            points_earned=round(earned, 2),
-        )
+@RUBRIC.item("stop", N_STOP, 3, needs=("up",))
+def stops(f: Facts) -> Verdict:
+    grace = _grace_seconds(f.project.config(), "etl")
+    etl = f.project.containers("etl")
+    if not etl:
+        return Verdict(False, "no etl container", hint="Bring the stack up first.")
+    t0 = time.monotonic()
+    f.project.run("stop", "etl", timeout_s=grace + 60)
+    secs = time.monotonic() - t0
+    info = containers.exit_info(etl[0], secs)
+    hint = ""
+    if info.exit_code == 137:
+        hint = "SIGKILL after the grace period: the app never saw SIGTERM (shell-form CMD?) or ignored it."
+    elif info.exit_code != 0:
+        hint = "Handle SIGTERM: close connections, log, and exit 0."
+    return Verdict(
+        info.exit_code == 0 and secs < grace,
+        f"stopped in {secs:.1f} s (grace {grace:.0f} s), exit code {info.exit_code}",
+        hint=hint,
+        evidence={
+            "seconds": round(secs, 2),
+            "grace_s": grace,
+            "exit_code": info.exit_code,
+            "logs": info.logs[-800:],
+        },
+    )
 
-    rep.item("the stack comes up healthy (Compose CLI)", 3, healthy)
-    rep.item(f"the ETL loads {EXPECTED_ROWS} rows into Postgres", 3, rows)
-    rep.item("the password is never in an image or in docker inspect", 3, no_password)
-    rep.item("compose stop etl ends cleanly within the grace period", 3, stops)
-    rep.item("the image is much smaller than the naive one", 2, size)
+
+@RUBRIC.item("size", N_SIZE, 2, needs=("etl_image",))
+def size(f: Facts) -> Verdict:
+    naive = naive_image(f.work[0], f.tag("naive"))
+    mine, base = images.image_size_bytes(f.etl_image), images.image_size_bytes(naive)
+    ratio = mine / base
+    earned = 2 if ratio <= SIZE_TARGET else max(0.0, 2 * (1 - ratio) / (1 - SIZE_TARGET))
+    return Verdict(
+        ratio <= SIZE_TARGET,
+        f"{mine / 1e6:.0f} MB vs naive {base / 1e6:.0f} MB ({ratio:.0%})",
+        hint=f"Aim for at most {SIZE_TARGET:.0%} of the naive image: slim base, multi-stage, no compiler.",
+        evidence={"bytes": mine, "naive_bytes": base, "ratio": round(ratio, 3)},
+        earned=round(earned, 2),
+    )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

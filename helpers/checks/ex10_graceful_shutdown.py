@@ -16,12 +16,14 @@ import io
 import json
 import re
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import behaviour, containers, images
 from ..dockerfile import Dockerfile, is_exec_form
-from .base import CheckResult, Report
+from ..findings import Report
+from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "10"
 SLUG = "10_graceful_shutdown"
@@ -64,48 +66,34 @@ def pid1_note(path: Path) -> tuple[bool, str]:
     return True, "(the base image's CMD)"
 
 
-def run(path: Path) -> Report:
-    rep = Report(EXERCISE, TITLE, str(path))
-    tag = images.temp_tag("ex10", path)
-    state: dict[str, Any] = {}
-    try:
-        try:
-            images.build(path, tag, on_event=None, timeout_s=300, exercise=EXERCISE)
-            state["built"] = True
-        except images.BuildError as exc:
-            state["build_error"] = str(exc).splitlines()[0][:300]
-        except FileNotFoundError as exc:
-            state["build_error"] = str(exc)
-        if state.get("built"):
-            with containers.running(tag) as ctr:
-                state["ready_s"] = behaviour.wait_for_log(ctr, "batch 1 done", timeout_s=30)
-                stop = containers.stop_timed(ctr, grace_s=GRACE_S)
-                state["stop"] = stop
-                state["logs"] = ctr.logs().decode("utf-8", "replace")
-                state["checkpoint"] = read_file(ctr, CHECKPOINT)
-        rep.item(QUICK, 3, lambda: _quick(path, state))
-        rep.item(EXIT0, 2, lambda: _exit0(state))
-        rep.item(CLEANUP, 2, lambda: _cleanup(state))
-        rep.item(EXEC, 2, lambda: _exec(path))
-    finally:  # also on KeyboardInterrupt
-        images.remove(tag)
-    return rep
+RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 
-def _not_run(name: str, points: int, state: dict[str, Any]) -> CheckResult:
-    return CheckResult(
-        name,
-        points,
-        False,
-        f"not run: the image did not build ({state.get('build_error', '?')})",
-        hint="Make the image build first.",
-    )
+@dataclass
+class Stopped:
+    """The worker after a real ``docker stop``: timing, logs and the checkpoint file."""
+
+    stop: containers.StopResult
+    logs: str
+    checkpoint: str | None
 
 
-def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(QUICK, 3, state)
-    stop = state["stop"]
+@RUBRIC.fact
+def image(f: Facts) -> images.BuildResult:
+    return images.build(f.path, f.tag("image"), on_event=None, timeout_s=300, exercise=EXERCISE)
+
+
+@RUBRIC.fact
+def stopped(f: Facts) -> Stopped:
+    with containers.running(f.image.image_id) as ctr:
+        behaviour.wait_for_log(ctr, "batch 1 done", timeout_s=30)
+        stop = containers.stop_timed(ctr, grace_s=GRACE_S)
+        return Stopped(stop, ctr.logs().decode("utf-8", "replace"), read_file(ctr, CHECKPOINT))
+
+
+@RUBRIC.item("quick", QUICK, 3, needs=("stopped",))
+def quick(f: Facts) -> Verdict:
+    stop = f.stopped.stop
     ev = {
         "stop_seconds": round(stop.seconds, 2),
         "grace_s": GRACE_S,
@@ -113,21 +101,19 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
         "exit_code": stop.exit_code,
     }
     if stop.seconds <= BOUND_S:
-        return CheckResult(
-            QUICK,
-            3,
+        return Verdict(
             True,
             f"stopped in {stop.seconds:.2f} s (grace period {GRACE_S} s)",
             evidence=ev,
         )
-    exec_form, what = pid1_note(path)
+    exec_form, what = pid1_note(f.path)
     if not exec_form:
         hint = (
             f"`{what}` is the shell form: /bin/sh is PID 1, Python is its child, and sh "
             "neither forwards SIGTERM nor dies of it. Write it as a JSON list, "
             '`CMD ["python", "worker.py"]`, so Python itself is PID 1 and gets the signal.'
         )
-    elif CLEAN_MESSAGE in state["logs"]:
+    elif CLEAN_MESSAGE in f.stopped.logs:
         hint = (
             "The handler ran (the cleanup message is there) but the process kept going "
             "until SIGKILL: after cleaning up, leave the loop and exit."
@@ -138,9 +124,7 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
             "PID 1 gets no default action for SIGTERM: install one with "
             "`signal.signal(signal.SIGTERM, handler)`."
         )
-    return CheckResult(
-        QUICK,
-        3,
+    return Verdict(
         False,
         f"stop took {stop.seconds:.1f} s: the engine waited the whole {GRACE_S} s grace "
         "period and then killed the process",
@@ -149,12 +133,11 @@ def _quick(path: Path, state: dict[str, Any]) -> CheckResult:
     )
 
 
-def _exit0(state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(EXIT0, 2, state)
-    code = state["stop"].exit_code
+@RUBRIC.item("exit0", EXIT0, 2, needs=("stopped",))
+def exit0(f: Facts) -> Verdict:
+    code = f.stopped.stop.exit_code
     if code == 0:
-        return CheckResult(EXIT0, 2, True, "exit code 0", evidence={"exit_code": 0})
+        return Verdict(True, "exit code 0", evidence={"exit_code": 0})
     meaning = {
         137: "137 = 128 + 9: SIGKILL, sent when the grace period ran out",
         143: "143 = 128 + 15: the process died of SIGTERM itself, no handler ran",
@@ -163,19 +146,16 @@ def _exit0(state: dict[str, Any]) -> CheckResult:
         "Orchestrators read a non-zero code after a requested stop as a crash (and "
         "`restart: on-failure` restarts it). After cleaning up, exit with `sys.exit(0)`."
     )
-    return CheckResult(
-        EXIT0, 2, False, f"exit code {meaning}", hint=hint, evidence={"exit_code": code}
-    )
+    return Verdict(False, f"exit code {meaning}", hint=hint, evidence={"exit_code": code})
 
 
-def _cleanup(state: dict[str, Any]) -> CheckResult:
-    if "stop" not in state:
-        return _not_run(CLEANUP, 2, state)
-    logs: str = state["logs"]
+@RUBRIC.item("cleanup", CLEANUP, 2, needs=("stopped",))
+def cleanup(f: Facts) -> Verdict:
+    logs = f.stopped.logs
     done = [int(n) for n in re.findall(r"batch (\d+) done", logs)]
     last = max(done) if done else 0
     said = CLEAN_MESSAGE in logs
-    raw = state.get("checkpoint")
+    raw = f.stopped.checkpoint
     try:
         ckpt = json.loads(raw) if raw else None
     except ValueError:
@@ -196,22 +176,19 @@ def _cleanup(state: dict[str, Any]) -> CheckResult:
             "call flush() on shutdown so the buffered batches and the checkpoint are written "
             f"({CHECKPOINT} must name the last finished batch)"
         )
-    return CheckResult(
-        CLEANUP,
-        2,
+    return Verdict(
         earned == 2,
         msg,
         hint="; ".join(problems) + "." if problems else "",
         evidence=ev,
-        points_earned=earned,
+        earned=earned,
     )
 
 
-def _exec(path: Path) -> CheckResult:
-    ok, what = pid1_note(path)
-    return CheckResult(
-        EXEC,
-        2,
+@RUBRIC.item("exec_form", EXEC, 2)
+def exec_form(f: Facts) -> Verdict:
+    ok, what = pid1_note(f.path)
+    return Verdict(
         ok,
         what,
         hint=""
@@ -220,3 +197,7 @@ def _exec(path: Path) -> CheckResult:
         "The shell form runs /bin/sh -c, which becomes PID 1 and swallows SIGTERM.",
         evidence={"instruction": what},
     )
+
+
+def run(path: Path) -> Report:
+    return RUBRIC.run(path)

@@ -4,7 +4,7 @@ import pytest
 
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
-from tests.conftest import ROOT, failed_items, solution_copy
+from tests.conftest import ROOT, checked, failed_items, solution_copy
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,7 +20,7 @@ assert EXEC_CMD in DOCKERFILE and HANDLERS in WORKER
 
 def test_starter_fails_with_hints(base_images, resource_counts):
     before = resource_counts()
-    rep = check("10")
+    rep = checked("10")
     assert rep.error is None, rep.error
     assert failed_items(rep) == {ex.QUICK, ex.EXIT0, ex.CLEANUP, ex.EXEC}, str(rep)
     by = {r.name: r for r in rep.results}
@@ -30,15 +30,12 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert resource_counts() == before
 
 
-def test_solution_passes(base_images, resource_counts):
-    before = resource_counts()
-    rep = check("10", path=SOLUTION)
-    assert rep.passed, str(rep)
-    assert rep.score == rep.max_score == 9
+def test_solution_evidence(base_images):
+    """The solution's own evidence (passing at full score is the contract test's)."""
+    rep = checked("10", "solution")
     by = {r.name: r for r in rep.results}
     assert by[ex.QUICK].evidence["stop_seconds"] < ex.BOUND_S
     assert by[ex.CLEANUP].evidence["last_batch_logged"] >= 1
-    assert resource_counts() == before
 
 
 @pytest.mark.parametrize(
@@ -58,7 +55,9 @@ def test_solution_passes(base_images, resource_counts):
         (
             WORKER.replace(
                 "    running = False\n",
-                "    flush()\n    print('worker: shutdown complete', flush=True)\n",
+                # os.write, not print: a print in a signal handler can interrupt the
+                # main loop's print and die of a reentrant-call error (a flaky exit 1)
+                "    flush()\n    os.write(1, b'worker: shutdown complete\\n')\n",
             ),
             DOCKERFILE,
             {ex.QUICK, ex.EXIT0, ex.CLEANUP},

@@ -19,7 +19,7 @@ WORKDIR /app
 COPY app.py .
 RUN useradd --uid 10001 app
 USER app
-HEALTHCHECK --interval=10s CMD ["python", "-c", "print('ok')"]
+HEALTHCHECK --interval=10s CMD ["python", "-c", "import os, sys; sys.exit(0 if os.path.isfile('/app/app.py') else 1)"]
 CMD ["python", "app.py"]
 """
 
@@ -92,6 +92,25 @@ def test_gate_fails_a_baked_in_secret(secret_image, no_vuln_db):
     )
     assert {r.gate for r in res.failed} == {"secrets"}
     assert res.exit_code == gate.EXIT_FAIL
+
+
+def test_checklist_gate_rejects_a_healthcheck_that_cannot_fail(tmp_context, base_images):
+    """The gate and the checklist audit judge a probe by the same rule."""
+    tmp_context.write("app.py", "print('hello')\n")
+    tmp_context.write(
+        "Dockerfile",
+        CLEAN.replace(
+            CLEAN.splitlines()[5],
+            'HEALTHCHECK --interval=10s CMD ["python", "-c", "print(\'ok\')"]',
+        ),
+    )
+    tag = images.temp_tag("scan-trivial-probe", tmp_context)
+    images.build(tmp_context, tag, on_event=None, timeout_s=300)
+    try:
+        row = gate.checklist_gate(tag)
+    finally:
+        images.remove(tag)
+    assert row.status == gate.FAIL and "can never fail" in row.reason, row
 
 
 def test_gate_fails_an_oversized_image(base_images):

@@ -4,7 +4,8 @@ import os
 
 import pytest
 
-from helpers import engine
+from helpers import engine, settings
+from tests.conftest import SESSION_TMP
 
 
 @pytest.mark.docker
@@ -18,7 +19,7 @@ def test_no_managed_resources_left(docker_client):
         assert engine.leftovers() == left, engine.leftovers()
     # The layer cache the checks keep on purpose is not a leak: every image of it is tagged
     # under shipshape-cache/ and bounded; and nothing of this run is left untagged and unused.
-    from helpers import images, settings
+    from helpers import images
 
     entries = images.cache_entries()
     assert all(t.startswith(engine.CACHE_REPO + "/") for e in entries for t in e["tags"])
@@ -30,6 +31,10 @@ def test_no_managed_resources_left(docker_client):
         filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
     )
     assert not dangling, [im.id for im in dangling]
+    # no scratch folder of the helpers (the session's own TMPDIR, see conftest)
+    assert not sorted(p.name for p in SESSION_TMP.glob("shipshape-*"))
+    # the course cache holds finished measurements only (writes are atomic: no .part left)
+    assert not sorted(str(p) for p in settings.cache_dir().rglob("*.part"))
     # and the helpers' own cleanup is label-scoped: base images are still here
     from helpers import baseimages
 

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from helpers import gate, scan
-from helpers.checks import ex08_ci_gate as ex08
+from helpers import gate, scan, workflow
 
 
 def test_parse_trivy_json_flattens_every_kind():
@@ -174,7 +173,7 @@ def _doc(text):
 
 def test_workflow_roles_and_needs_order():
     doc = _doc(WF)
-    r = ex08.roles(ex08.steps_of(doc))
+    r = workflow.roles(workflow.steps_of(doc))
     assert {k: len(v) for k, v in r.items()} == {
         "build": 1,
         "tests": 1,
@@ -182,26 +181,28 @@ def test_workflow_roles_and_needs_order():
         "size": 1,
         "push": 1,
     }
-    needs = ex08._needs(doc)
-    assert ex08.runs_before(r["scan"][0], r["push"][0], needs)
-    assert not ex08.runs_before(r["push"][0], r["scan"][0], needs)
-    assert ex08.structure_errors(doc) == []
+    needs = workflow.needs_of(doc)
+    assert workflow.runs_before(r["scan"][0], r["push"][0], needs)
+    assert not workflow.runs_before(r["push"][0], r["scan"][0], needs)
+    assert workflow.structure_errors(doc) == []
 
 
 def test_workflow_without_needs_runs_jobs_in_parallel():
     doc = _doc(WF.replace("    needs: build\n", ""))
-    r = ex08.roles(ex08.steps_of(doc))
-    assert not ex08.runs_before(r["scan"][0], r["push"][0], ex08._needs(doc))
+    r = workflow.roles(workflow.steps_of(doc))
+    assert not workflow.runs_before(r["scan"][0], r["push"][0], workflow.needs_of(doc))
 
 
 def test_build_push_action_push_flag():
-    s = ex08.Step("j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": False}})
-    assert ex08.is_build(s) and not ex08.is_push(s)
-    s2 = ex08.Step("j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": "${{ x }}"}})
-    assert ex08.is_push(s2)  # an expression may be true at run time
+    s = workflow.Step("j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": False}})
+    assert workflow.is_build(s) and not workflow.is_push(s)
+    s2 = workflow.Step(
+        "j", 0, {"uses": "docker/build-push-action@v6", "with": {"push": "${{ x }}"}}
+    )
+    assert workflow.is_push(s2)  # an expression may be true at run time
 
 
 def test_expressions_substituted_with_overridden_image():
     doc = _doc(WF.replace("name: x", "name: x\nenv:\n  IMAGE: ghcr.io/${{ github.repository }}/a"))
-    build = ex08.roles(ex08.steps_of(doc))["build"][0]
-    assert ex08.image_ref(doc, build, "shipshape-check/t", "abc") == "shipshape-check/t:abc"
+    build = workflow.roles(workflow.steps_of(doc))["build"][0]
+    assert workflow.image_ref(doc, build, "shipshape-check/t", "abc") == "shipshape-check/t:abc"

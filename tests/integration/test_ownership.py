@@ -1,0 +1,87 @@
+"""Ownership on a shared engine: runs never share a name, and a run whose process died is swept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from helpers import engine, ownership
+from tests.conftest import ROOT
+
+pytestmark = [pytest.mark.docker]
+
+
+def start_check(run_id: str, folder, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "SHIPSHAPE_RUN_ID": run_id}
+    return subprocess.Popen(
+        [sys.executable, "-m", "helpers", "check", "00", "--path", str(folder), *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def left(run_id: str) -> dict[str, list[str]]:
+    return {k: v for k, v in engine.leftovers(run=run_id).items() if v}
+
+
+def running(run_id: str) -> list[str]:
+    flt = {"label": [f"{engine.RUN_LABEL}={run_id}"], "status": "running"}
+    return [c.name for c in engine.client().containers.list(filters=flt)]
+
+
+def test_two_checks_of_one_folder_at_once(base_images):
+    """Same folder, two processes, two run ids: two tags, two correct verdicts, nothing left."""
+    runs = [f"own-a-{uuid.uuid4().hex[:6]}", f"own-b-{uuid.uuid4().hex[:6]}"]
+    folder = ROOT / "solutions" / "00_warmup"
+    procs = [start_check(r, folder, "--json") for r in runs]
+    outs = [p.communicate(timeout=600) for p in procs]
+    for p, (out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, out + err
+        data = json.loads(out)
+        assert data["passed"] and data["score"] == data["max_score"]
+    assert [json.loads(o)["run_id"] for o, _ in outs] == runs
+    for r in runs:
+        assert not left(r), left(r)
+
+
+def test_a_killed_run_is_swept(tmp_path, base_images):
+    """kill -9 mid-check leaves its container; the next check() on this host removes it."""
+    (tmp_path / "greet.py").write_text(
+        "import time\nprint('hello from shipshape', flush=True)\ntime.sleep(300)\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\nCMD ["python", "greet.py"]\n'
+    )
+    run = f"own-k-{uuid.uuid4().hex[:6]}"
+    proc = start_check(run, tmp_path)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not running(run):
+        time.sleep(0.2)  # polling interval of a deadline-bounded wait
+    # running, not merely created: a build's own intermediate containers come and go
+    assert running(run), "the check never started its container"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert left(run).get("containers"), "nothing was left to sweep"
+    swept = ownership.sweep_dead_runs()
+    assert swept["containers"] >= 1
+    assert not left(run), left(run)
+
+
+def test_a_live_run_is_not_swept(base_images):
+    """This process is alive: its own resources are never taken for a dead run's."""
+    from helpers import containers
+
+    with containers.running("python:3.11-slim", ["sleep", "30"]) as ctr:
+        ownership.sweep_dead_runs()
+        ctr.reload()
+        assert ctr.status == "running"
