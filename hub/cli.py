@@ -46,16 +46,33 @@ def proxy_command() -> str:
     found = shutil.which("configurable-http-proxy")
     if found:
         return found
-    prefix = Path(os.environ.get("SHIPSHAPE_CACHE", Path.home() / ".cache" / "shipshape")) / "hub" / "chp"
+    prefix = (
+        Path(os.environ.get("SHIPSHAPE_CACHE", Path.home() / ".cache" / "shipshape"))
+        / "hub"
+        / "chp"
+    )
     local = prefix / "node_modules" / ".bin" / "configurable-http-proxy"
     if local.exists():
         return str(local)
     if shutil.which("npm") is None:
-        raise RuntimeError("configurable-http-proxy is missing and npm is not installed: install Node.js (apt-get install nodejs npm)")
+        raise RuntimeError(
+            "configurable-http-proxy is missing and npm is not installed: install Node.js (apt-get install nodejs npm)"
+        )
     say(f"installing configurable-http-proxy@{CHP_VERSION} from npm into {prefix}")
     prefix.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
-                    f"configurable-http-proxy@{CHP_VERSION}"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(prefix),
+            "--no-audit",
+            "--no-fund",
+            f"configurable-http-proxy@{CHP_VERSION}",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return str(local)
 
 
@@ -87,13 +104,19 @@ def bundle_volume(instance: str, bundle: Path, image_tag: str) -> str:
     c.volumes.create(name, labels={**labels, f"{sandbox.LABEL_PREFIX}.hub.volume": "bundle"})
     # a container that never starts: only the target of put_archive
     filler = c.api.create_container(
-        image_tag, command=["true"], user="0", labels=labels, entrypoint=["true"],
+        image_tag,
+        command=["true"],
+        user="0",
+        labels=labels,
+        entrypoint=["true"],
         host_config=c.api.create_host_config(binds={name: {"bind": "/bundle", "mode": "rw"}}),
     )
     try:
         t0 = time.monotonic()
         c.api.put_archive(filler["Id"], "/bundle", _tar_stream(bundle, "base-images.tar"))
-        say(f"bundle {bundle} ({bundle.stat().st_size / 1e6:.0f} MB) copied into volume {name} in {time.monotonic() - t0:.1f}s")
+        say(
+            f"bundle {bundle} ({bundle.stat().st_size / 1e6:.0f} MB) copied into volume {name} in {time.monotonic() - t0:.1f}s"
+        )
     finally:
         c.api.remove_container(filler["Id"], force=True)
     return name
@@ -106,7 +129,9 @@ def ensure_bundle(path: str | None, names: list[str] | None) -> Path:
     if path:
         p = Path(path)
         if not p.is_file():
-            raise FileNotFoundError(f"no bundle at {p}: make one with `python -m helpers bundle save {p}`")
+            raise FileNotFoundError(
+                f"no bundle at {p}: make one with `python -m helpers bundle save {p}`"
+            )
         return p
     target = baseimages.bundle_path()
     if not target.is_file():
@@ -135,7 +160,10 @@ def sweep(instance: str, keep_home: bool = False) -> dict[str, int]:
         except docker.errors.NotFound:
             pass
     for vol in c.volumes.list(filters=flt):
-        if keep_home and vol.attrs.get("Labels", {}).get(f"{sandbox.LABEL_PREFIX}.hub.volume") == "home":
+        if (
+            keep_home
+            and vol.attrs.get("Labels", {}).get(f"{sandbox.LABEL_PREFIX}.hub.volume") == "home"
+        ):
             continue
         try:
             vol.remove(force=True)
@@ -192,8 +220,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.build:
             raise docker.errors.ImageNotFound("rebuild asked")
     except docker.errors.ImageNotFound:
-        say(f"building the sandbox image {args.image} (layers are cached: later builds take seconds)")
-        secs = image.build(args.image, args.base, on_line=None if args.quiet else (lambda s: print(s, file=sys.stderr)))
+        say(
+            f"building the sandbox image {args.image} (layers are cached: later builds take seconds)"
+        )
+        secs = image.build(
+            args.image,
+            args.base,
+            on_line=None if args.quiet else (lambda s: print(s, file=sys.stderr)),
+        )
         say(f"built in {secs:.1f}s")
     chp = proxy_command()
     user_pw, admin_pw = _passwords(state)
@@ -228,14 +262,24 @@ def cmd_up(args: argparse.Namespace) -> int:
         else:
             why = firewall.available()
             if why:
-                raise RuntimeError(f"cannot apply the firewall rule ({why}); rerun as root or pass --no-firewall")
+                raise RuntimeError(
+                    f"cannot apply the firewall rule ({why}); rerun as root or pass --no-firewall"
+                )
             firewall.apply(instance, args.api_port)
             fw = True
-            say("firewall: sandboxes reach only the hub API: " + "; ".join("iptables " + " ".join(r) for r in firewall.rules(instance, args.api_port)))
-        say(f"JupyterHub on http://{args.ip}:{args.port}/ (instance {instance}, sandboxes {args.mem} / {args.cpus} CPU / {args.pids} pids)")
+            say(
+                "firewall: sandboxes reach only the hub API: "
+                + "; ".join(
+                    "iptables " + " ".join(r) for r in firewall.rules(instance, args.api_port)
+                )
+            )
+        say(
+            f"JupyterHub on http://{args.ip}:{args.port}/ (instance {instance}, sandboxes {args.mem} / {args.cpus} CPU / {args.pids} pids)"
+        )
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)],
-            cwd=state, env=env,
+            cwd=state,
+            env=env,
         )
 
         def forward(signum: int, _frame: Any) -> None:
@@ -255,7 +299,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         if fw:
             firewall.remove(instance)
         removed = sweep(instance, keep_home=args.keep_home)
-        say("stopped; removed " + ", ".join(f"{v} {k}" for k, v in removed.items()) + (" (firewall rule removed)" if fw else ""))
+        say(
+            "stopped; removed "
+            + ", ".join(f"{v} {k}" for k, v in removed.items())
+            + (" (firewall rule removed)" if fw else "")
+        )
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -273,34 +321,52 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m hub", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m hub",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="build the sandbox image offline")
     b.add_argument("--image", default=image.DEFAULT_TAG)
     b.add_argument("--base", default=image.DEFAULT_BASE)
     b.add_argument("--quiet", action="store_true")
     b.set_defaults(fn=cmd_build)
-    u = sub.add_parser("up", help="serve the workshop hub (Ctrl-C stops it and removes every sandbox)")
-    u.add_argument("--instance", default="main", help="names, labels and the firewall chain carry it")
+    u = sub.add_parser(
+        "up", help="serve the workshop hub (Ctrl-C stops it and removes every sandbox)"
+    )
+    u.add_argument(
+        "--instance", default="main", help="names, labels and the firewall chain carry it"
+    )
     u.add_argument("--ip", default="0.0.0.0")
     u.add_argument("--port", type=int, default=8000, help="the room opens http://HOST:PORT/")
-    u.add_argument("--api-port", type=int, default=8081, help="hub API, the only host port sandboxes reach")
+    u.add_argument(
+        "--api-port", type=int, default=8081, help="hub API, the only host port sandboxes reach"
+    )
     u.add_argument("--proxy-api-port", type=int, default=8001)
     u.add_argument("--image", default=image.DEFAULT_TAG)
     u.add_argument("--base", default=image.DEFAULT_BASE)
-    u.add_argument("--build", action="store_true", help="rebuild the sandbox image first (cached layers)")
+    u.add_argument(
+        "--build", action="store_true", help="rebuild the sandbox image first (cached layers)"
+    )
     u.add_argument("--bundle", help="workshop bundle (`python -m helpers bundle save` output)")
-    u.add_argument("--bundle-image", action="append", help="images to save when no bundle exists yet")
+    u.add_argument(
+        "--bundle-image", action="append", help="images to save when no bundle exists yet"
+    )
     u.add_argument("--no-bundle", action="store_true")
     u.add_argument("--mem", default="2G", help="memory per sandbox (host-enforced)")
     u.add_argument("--cpus", type=float, default=1.0, help="CPUs per sandbox (host-enforced)")
     u.add_argument("--pids", type=int, default=1024, help="processes+threads per sandbox")
-    u.add_argument("--cull-idle", type=int, default=3600, help="stop servers idle this many seconds (0: never)")
+    u.add_argument(
+        "--cull-idle", type=int, default=3600, help="stop servers idle this many seconds (0: never)"
+    )
     u.add_argument("--keep-home", action="store_true", help="keep home volumes when a server stops")
     u.add_argument("--no-firewall", action="store_true")
     u.add_argument("--quiet", action="store_true")
     u.set_defaults(fn=cmd_up)
-    d = sub.add_parser("down", help="remove what a hub instance left behind (by label) and its firewall chain")
+    d = sub.add_parser(
+        "down", help="remove what a hub instance left behind (by label) and its firewall chain"
+    )
     d.add_argument("--instance", default="main")
     d.set_defaults(fn=cmd_down)
     s = sub.add_parser("status", help="list a hub instance's labelled objects")

@@ -55,7 +55,11 @@ class Participant:
         self.http.get(f"{self.base}/hub/login", timeout=30).raise_for_status()
         r = self.http.post(
             f"{self.base}/hub/login",
-            data={"username": self.name, "password": self.password, "_xsrf": self.http.cookies.get("_xsrf", "")},
+            data={
+                "username": self.name,
+                "password": self.password,
+                "_xsrf": self.http.cookies.get("_xsrf", ""),
+            },
             allow_redirects=False,
             timeout=30,
         )
@@ -73,7 +77,9 @@ class Participant:
 
     def api(self, method: str, path: str, **kw: Any) -> requests.Response:
         headers = {"Authorization": f"token {self.token}"} if self.token else self._xsrf()
-        return self.http.request(method, f"{self.base}/hub/api{path}", headers=headers, timeout=60, **kw)
+        return self.http.request(
+            method, f"{self.base}/hub/api{path}", headers=headers, timeout=60, **kw
+        )
 
     def server(self) -> dict[str, Any] | None:
         r = self.api("GET", f"/users/{self.name}")
@@ -116,27 +122,51 @@ class Participant:
         import websocket
 
         hdr = {"Authorization": f"token {self.token}"}
-        r = self.http.post(f"{self.server_url}/api/kernels", headers=hdr, json={"name": "python3"}, timeout=60)
+        r = self.http.post(
+            f"{self.server_url}/api/kernels", headers=hdr, json={"name": "python3"}, timeout=60
+        )
         if r.status_code != 201:
             raise HubError(f"kernel for {self.name}: HTTP {r.status_code} {r.text[:200]}")
         kid = r.json()["id"]
         ws_url = self.server_url.replace("http", "ws", 1) + f"/api/kernels/{kid}/channels"
         out = Execution()
         t0 = time.monotonic()
-        ws = websocket.create_connection(ws_url, header=[f"Authorization: token {self.token}"], timeout=timeout_s)
+        ws = websocket.create_connection(
+            ws_url, header=[f"Authorization: token {self.token}"], timeout=timeout_s
+        )
         try:
             msg_id = uuid.uuid4().hex
-            ws.send(json.dumps({
-                "header": {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex,
-                           "msg_type": "execute_request", "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
-                "content": {"code": code, "silent": False, "store_history": False,
-                            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
-            }))
+            ws.send(
+                json.dumps(
+                    {
+                        "header": {
+                            "msg_id": msg_id,
+                            "username": self.name,
+                            "session": uuid.uuid4().hex,
+                            "msg_type": "execute_request",
+                            "version": "5.3",
+                        },
+                        "parent_header": {},
+                        "metadata": {},
+                        "channel": "shell",
+                        "buffers": [],
+                        "content": {
+                            "code": code,
+                            "silent": False,
+                            "store_history": False,
+                            "user_expressions": {},
+                            "allow_stdin": False,
+                            "stop_on_error": True,
+                        },
+                    }
+                )
+            )
             replied = idle = False
             while not (replied and idle):
                 if time.monotonic() - t0 > timeout_s:
-                    raise HubError(f"code in {self.name}'s kernel did not finish within {timeout_s:.0f}s")
+                    raise HubError(
+                        f"code in {self.name}'s kernel did not finish within {timeout_s:.0f}s"
+                    )
                 msg = json.loads(ws.recv())
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue

@@ -56,7 +56,9 @@ def available() -> str | None:
 
 
 def _ipt(args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["iptables", "-w", "10", *args], capture_output=True, text=True, check=check)
+    return subprocess.run(
+        ["iptables", "-w", "10", *args], capture_output=True, text=True, check=check
+    )
 
 
 def apply(instance: str, hub_api_port: int) -> None:

@@ -40,7 +40,9 @@ def missing_prerequisites(base: str = DEFAULT_BASE) -> list[str]:
         out.append("docker buildx (BuildKit) is missing: install docker-buildx")
     d = debs_dir()
     if not list(d.glob("docker.io_*.deb")):
-        out.append(f"no Engine .debs in {d}: run `sudo bash scripts/install-engine.sh` on a host without an engine, or set {DEBS_ENV}")
+        out.append(
+            f"no Engine .debs in {d}: run `sudo bash scripts/install-engine.sh` on a host without an engine, or set {DEBS_ENV}"
+        )
     if subprocess.run(["docker", "image", "inspect", base], capture_output=True).returncode != 0:
         out.append(f"base image {base} is not on the engine: run `python -m helpers images {base}`")
     return out
@@ -58,10 +60,19 @@ def build(
     if problems:
         raise RuntimeError("cannot build the sandbox image: " + "; ".join(problems))
     cmd = [
-        "docker", "buildx", "build", "--progress=plain", "--load",
-        "-f", str(DOCKERFILE), "-t", tag,
-        "--build-arg", f"BASE_IMAGE={base}",
-        "--build-context", f"debs={debs_dir()}",
+        "docker",
+        "buildx",
+        "build",
+        "--progress=plain",
+        "--load",
+        "-f",
+        str(DOCKERFILE),
+        "-t",
+        tag,
+        "--build-arg",
+        f"BASE_IMAGE={base}",
+        "--build-context",
+        f"debs={debs_dir()}",
     ]
     for k, v in sandbox.labels(instance, kind="hub-image").items():
         if k != sandbox.RUN:  # the image outlives any one hub: it is kept like a base image

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub import sandbox  # noqa: E402
+from hub import sandbox
 
 env = os.environ.get
 instance = env("SHIPSHAPE_HUB_INSTANCE", "local")
@@ -32,7 +32,9 @@ c.JupyterHub.cleanup_servers = True  # stopping the hub stops (and removes) ever
 c.JupyterHub.authenticator_class = "shared-password"
 c.SharedPasswordAuthenticator.user_password = env("SHIPSHAPE_HUB_PASSWORD", "")
 c.SharedPasswordAuthenticator.admin_password = env("SHIPSHAPE_HUB_ADMIN_PASSWORD", "")
-c.Authenticator.admin_users = set(filter(None, env("SHIPSHAPE_HUB_ADMINS", "instructor").split(",")))
+c.Authenticator.admin_users = set(
+    filter(None, env("SHIPSHAPE_HUB_ADMINS", "instructor").split(","))
+)
 c.Authenticator.allow_all = True  # anyone with the room's password picks a name
 
 # --- the sandboxes -------------------------------------------------------------------------
@@ -48,12 +50,20 @@ S.name_template = f"shipshape-hub-{instance}-{{username}}"
 S.notebook_dir = "/home/participant/shipshape"
 S.default_url = "/lab/tree/notebooks/00_setup.ipynb"
 lim = sandbox.limits(
-    env("SHIPSHAPE_HUB_MEM", "2G"), float(env("SHIPSHAPE_HUB_CPUS", "1")), int(env("SHIPSHAPE_HUB_PIDS", "1024"))
+    env("SHIPSHAPE_HUB_MEM", "2G"),
+    float(env("SHIPSHAPE_HUB_CPUS", "1")),
+    int(env("SHIPSHAPE_HUB_PIDS", "1024")),
 )
 S.mem_limit = lim["mem_limit"]
 S.cpu_limit = lim["cpu_limit"]
-seccomp = env("SHIPSHAPE_HUB_SECCOMP", "")  # "" -> hub/seccomp-sandbox.json; "unconfined"; or a path
-seccomp_text = None if not seccomp else ("unconfined" if seccomp == "unconfined" else Path(seccomp).read_text())
+seccomp = env(
+    "SHIPSHAPE_HUB_SECCOMP", ""
+)  # "" -> hub/seccomp-sandbox.json; "unconfined"; or a path
+seccomp_text = (
+    None
+    if not seccomp
+    else ("unconfined" if seccomp == "unconfined" else Path(seccomp).read_text())
+)
 S.extra_host_config = {
     **sandbox.security_options(seccomp_text),
     "pids_limit": lim["pids_limit"],
@@ -72,8 +82,13 @@ if cull_after > 0:
     c.JupyterHub.services = [
         {
             "name": "idle-culler",
-            "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull_after}",
-                        f"--cull-every={max(30, cull_after // 6)}"],
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={cull_after}",
+                f"--cull-every={max(30, cull_after // 6)}",
+            ],
         }
     ]
     c.JupyterHub.load_roles = [

@@ -93,7 +93,9 @@ def apparmor_enabled() -> bool:
         return False
 
 
-def security_options(seccomp_profile: str | None = None, apparmor: bool | None = None) -> dict[str, Any]:
+def security_options(
+    seccomp_profile: str | None = None, apparmor: bool | None = None
+) -> dict[str, Any]:
     """``create_host_config`` keyword arguments that let a rootless engine run, and no more.
 
     Args:

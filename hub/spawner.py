@@ -7,6 +7,7 @@ removed when the participant's server stops, so a stopped hub leaves nothing beh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -52,7 +53,11 @@ class SandboxSpawner(DockerSpawner):
                 "create_network",
                 self._net,
                 driver="bridge",
-                options={"com.docker.network.bridge.name": sandbox.bridge_name(self.instance, self.user.name)},
+                options={
+                    "com.docker.network.bridge.name": sandbox.bridge_name(
+                        self.instance, self.user.name
+                    )
+                },
                 labels=self._labels,
             )
             net = await self.docker("inspect_network", self._net)
@@ -63,7 +68,11 @@ class SandboxSpawner(DockerSpawner):
             try:
                 await self.docker("inspect_volume", name)
             except docker.errors.NotFound:
-                await self.docker("create_volume", name, labels={**self._labels, f"{sandbox.LABEL_PREFIX}.hub.volume": role})
+                await self.docker(
+                    "create_volume",
+                    name,
+                    labels={**self._labels, f"{sandbox.LABEL_PREFIX}.hub.volume": role},
+                )
 
     async def start(self) -> Any:
         gateway = await self._ensure_network()
@@ -91,25 +100,24 @@ class SandboxSpawner(DockerSpawner):
     async def _remove_owned(self) -> None:
         """Wait for the container to be gone, then remove its network and volumes."""
         deadline = time.monotonic() + self.removal_deadline_s
-        flt = {"label": [f"{sandbox.RUN}={self._labels[sandbox.RUN]}", f"{sandbox.USER}={self.user.name}"]}
+        flt = {
+            "label": [
+                f"{sandbox.RUN}={self._labels[sandbox.RUN]}",
+                f"{sandbox.USER}={self.user.name}",
+            ]
+        }
         while time.monotonic() < deadline:
             left = await self.docker("containers", all=True, filters=flt)
             if not left:
                 break
             for c in left:
-                try:
+                with contextlib.suppress(docker.errors.APIError):  # auto_remove under way
                     await self.docker("remove_container", c["Id"], force=True, v=True)
-                except docker.errors.APIError:
-                    pass  # removal already under way (auto_remove)
             await asyncio.sleep(0.2)
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             await self.docker("remove_network", self._net)
-        except docker.errors.NotFound:
-            pass
         for role, name in self._vols.items():
             if role == "home" and self.keep_home:
                 continue
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 await self.docker("remove_volume", name, force=True)
-            except docker.errors.NotFound:
-                pass

@@ -60,6 +60,9 @@ def cpus_of(host_config: dict[str, Any]) -> float:
 
 
 def run(path: Path) -> Report:
+    from .. import capabilities
+
+    capabilities.require_memory_limits()  # "could not run" where limits are not enforced
     rep = Report(EXERCISE, TITLE, str(path))
     try:
         stack = behaviour.Stack(path)
