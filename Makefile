@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,hub]'
 	touch $(STAMP)
 
 ## JupyterLab on the setup notebook
@@ -42,4 +42,4 @@ strip: venv
 	$(PY) tools/nb.py strip notebooks/*.ipynb
 
 lint: venv
-	$(PY) -m ruff check helpers tests tools benchmarks
+	$(PY) -m ruff check helpers tests tools benchmarks hub
