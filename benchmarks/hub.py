@@ -38,7 +38,9 @@ from helpers import baseimages, engine  # noqa: E402
 from hub import cli, image, sandbox  # noqa: E402
 from hub.client import Participant  # noqa: E402
 
-WORKING_ENGINE = "docker run --rm debian:bookworm-slim true && docker info --format '{{.ServerVersion}}'"
+WORKING_ENGINE = (
+    "docker run --rm debian:bookworm-slim true && docker info --format '{{.ServerVersion}}'"
+)
 
 
 def _free_port() -> int:
@@ -65,7 +67,9 @@ def login_to_working_engine(p: Participant) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--participants", type=int, default=3)
     ap.add_argument("--mem", default="2G")
     ap.add_argument("--settle", type=float, default=20.0, help="seconds idle before memory is read")
@@ -82,16 +86,42 @@ def main() -> int:
     instance = "b" + secrets.token_hex(2)
     port = _free_port()
     pw = "bench-" + secrets.token_hex(6)
-    env = {**os.environ, "SHIPSHAPE_HUB_PASSWORD": pw, "SHIPSHAPE_HUB_ADMIN_PASSWORD": secrets.token_hex(20)}
+    env = {
+        **os.environ,
+        "SHIPSHAPE_HUB_PASSWORD": pw,
+        "SHIPSHAPE_HUB_ADMIN_PASSWORD": secrets.token_hex(20),
+    }
     env["PATH"] = os.pathsep.join([str(Path(cli.proxy_command()).parent), env.get("PATH", "")])
-    log = open(tmp / "hub.log", "wb")
     mem_before = _mem_available()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hub", "up", "--instance", instance, "--port", str(port),
-         "--api-port", str(_free_port()), "--proxy-api-port", str(_free_port()), "--bundle", str(bundle),
-         "--mem", args.mem, "--cull-idle", "0", "--keep-volumes", "--quiet"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(tmp / "hub.log", "wb") as log:  # Popen keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hub",
+                "up",
+                "--instance",
+                instance,
+                "--port",
+                str(port),
+                "--api-port",
+                str(_free_port()),
+                "--proxy-api-port",
+                str(_free_port()),
+                "--bundle",
+                str(bundle),
+                "--mem",
+                args.mem,
+                "--cull-idle",
+                "0",
+                "--keep-volumes",
+                "--quiet",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     import requests
 
     url = f"http://127.0.0.1:{port}"
@@ -113,11 +143,49 @@ def main() -> int:
         time.sleep(args.settle)  # idle on purpose: this is what is measured, not a wait for state
         usage, rss = [], []
         for p in people:
-            (ctr,) = c.containers.list(filters={"label": [f"{sandbox.HUB}={instance}", f"{sandbox.USER}={p.name}"]})
+            (ctr,) = c.containers.list(
+                filters={"label": [f"{sandbox.HUB}={instance}", f"{sandbox.USER}={p.name}"]}
+            )
             ms = ctr.stats(stream=False)["memory_stats"]
             usage.append(ms.get("usage", 0))
             rss.append(ms.get("stats", {}).get("total_rss", ms.get("stats", {}).get("anon", 0)))
         host_drop = (mem_before - _mem_available()) / args.participants
+        pids = []
+        for p in people:
+            (ctr,) = c.containers.list(
+                filters={"label": [f"{sandbox.HUB}={instance}", f"{sandbox.USER}={p.name}"]}
+            )
+            f = Path(f"/sys/fs/cgroup/pids/docker/{ctr.id}/pids.current")
+            if f.is_file():  # cgroup v1, cgroupfs driver (this host); elsewhere left out
+                pids.append(int(f.read_text()))
+        vols = {
+            v["Name"]: v["UsageData"]["Size"]
+            for v in c.df()["Volumes"]
+            if v["Name"].startswith(f"shipshape-hub-{instance}-")
+        }
+        disk = statistics.median(
+            sum(
+                size
+                for name, size in vols.items()
+                if name.startswith(f"shipshape-hub-{instance}-{p.name}-")
+            )
+            for p in people
+        )
+        # a course check inside a sandbox: one participant alone, then every participant at once
+        check = "cd ~/shipshape && python -m helpers check 00 --path solutions/00_warmup >/dev/null"
+        t0 = time.monotonic()
+        assert people[0].sh(check, 600)[0] == 0
+        alone = time.monotonic() - t0
+
+        def timed(p: Participant) -> float:
+            t = time.monotonic()
+            assert p.sh(check, 600)[0] == 0
+            return time.monotonic() - t
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(people)) as pool:
+            together = list(pool.map(timed, people))
         warm = []
         for p in people[:2]:
             p.stop_server()
@@ -130,14 +198,33 @@ def main() -> int:
             proc.kill()
         cli.sweep(instance)
     mib = 1024**2
-    print(f"sandbox image build (cached layers): {build_s:.1f} s; bundle {saved['bytes'] / 1e6:.0f} MB ({', '.join(saved['images'])})")
-    print(f"login -> JupyterLab ready -> inner `docker run` OK, cold (fresh volumes, bundle loaded): "
-          f"median {statistics.median(cold):.1f} s  (each: {', '.join(f'{x:.1f}' for x in cold)})")
-    print(f"same, warm (server restarted, volumes kept): median {statistics.median(warm):.1f} s  "
-          f"(each: {', '.join(f'{x:.1f}' for x in warm)}); cold/warm = {statistics.median(cold) / statistics.median(warm):.1f}x")
-    print(f"idle participant memory (sandbox cgroup, {args.settle:.0f} s idle): usage median "
-          f"{statistics.median(usage) / mib:.0f} MiB, rss median {statistics.median(rss) / mib:.0f} MiB; "
-          f"host MemAvailable drop per participant {host_drop / mib:.0f} MiB")
+    print(
+        f"sandbox image build (cached layers): {build_s:.1f} s; bundle {saved['bytes'] / 1e6:.0f} MB ({', '.join(saved['images'])})"
+    )
+    print(
+        f"login -> JupyterLab ready -> inner `docker run` OK, cold (fresh volumes, bundle loaded): "
+        f"median {statistics.median(cold):.1f} s  (each: {', '.join(f'{x:.1f}' for x in cold)})"
+    )
+    print(
+        f"same, warm (server restarted, volumes kept): median {statistics.median(warm):.1f} s  "
+        f"(each: {', '.join(f'{x:.1f}' for x in warm)}); cold/warm = {statistics.median(cold) / statistics.median(warm):.1f}x"
+    )
+    print(
+        f"idle participant memory (sandbox cgroup, {args.settle:.0f} s idle): usage median "
+        f"{statistics.median(usage) / mib:.0f} MiB, rss median {statistics.median(rss) / mib:.0f} MiB; "
+        f"host MemAvailable drop per participant {host_drop / mib:.0f} MiB"
+    )
+    if pids:
+        print(
+            f"idle tasks per sandbox (pids.current): median {statistics.median(pids):.0f} of the --pids limit"
+        )
+    print(
+        f"disk per participant (home + engine volumes, bundle loaded): median {disk / 1e6:.0f} MB"
+    )
+    print(
+        f"exercise 00 check inside a sandbox: alone {alone:.1f} s; {len(people)} at once: median "
+        f"{statistics.median(together):.1f} s (slowdown {statistics.median(together) / alone:.1f}x on {os.cpu_count()} CPUs)"
+    )
     return 0
 
 

@@ -140,7 +140,7 @@ def ensure_bundle(path: str | None, names: list[str] | None) -> Path:
     return target
 
 
-def sweep(instance: str, keep_home: bool = False) -> dict[str, int]:
+def sweep(instance: str, keep_volumes: bool = False) -> dict[str, int]:
     """Remove every object labelled with this hub instance (containers, networks, volumes)."""
     import docker
 
@@ -160,10 +160,8 @@ def sweep(instance: str, keep_home: bool = False) -> dict[str, int]:
         except docker.errors.NotFound:
             pass
     for vol in c.volumes.list(filters=flt):
-        if (
-            keep_home
-            and vol.attrs.get("Labels", {}).get(f"{sandbox.LABEL_PREFIX}.hub.volume") == "home"
-        ):
+        role = (vol.attrs.get("Labels") or {}).get(f"{sandbox.LABEL_PREFIX}.hub.volume")
+        if keep_volumes and role in ("home", "data"):
             continue
         try:
             vol.remove(force=True)
@@ -247,7 +245,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         "SHIPSHAPE_HUB_CULL_IDLE_S": str(args.cull_idle),
         "SHIPSHAPE_HUB_PASSWORD": user_pw,
         "SHIPSHAPE_HUB_ADMIN_PASSWORD": admin_pw,
-        "SHIPSHAPE_HUB_KEEP_HOME": "1" if args.keep_home else "0",
+        "SHIPSHAPE_HUB_KEEP_VOLUMES": "1" if args.keep_volumes else "0",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
@@ -298,7 +296,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                 proc.kill()
         if fw:
             firewall.remove(instance)
-        removed = sweep(instance, keep_home=args.keep_home)
+        removed = sweep(instance, keep_volumes=args.keep_volumes)
         say(
             "stopped; removed "
             + ", ".join(f"{v} {k}" for k, v in removed.items())
@@ -308,7 +306,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     firewall.remove(args.instance)
-    removed = sweep(args.instance, keep_home=False)
+    removed = sweep(args.instance)
     say("removed " + ", ".join(f"{v} {k}" for k, v in removed.items()))
     return 0
 
@@ -360,7 +358,11 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument(
         "--cull-idle", type=int, default=3600, help="stop servers idle this many seconds (0: never)"
     )
-    u.add_argument("--keep-home", action="store_true", help="keep home volumes when a server stops")
+    u.add_argument(
+        "--keep-volumes",
+        action="store_true",
+        help="keep participants' home and engine volumes when servers stop (warm restarts; `down` removes them)",
+    )
     u.add_argument("--no-firewall", action="store_true")
     u.add_argument("--quiet", action="store_true")
     u.set_defaults(fn=cmd_up)

@@ -45,7 +45,7 @@ S.hub_api_port = c.JupyterHub.hub_port
 S.image = env("SHIPSHAPE_HUB_IMAGE", "shipshape-hub/sandbox:latest")
 S.pull_policy = "never"  # built here, offline
 S.remove = True
-S.keep_home = env("SHIPSHAPE_HUB_KEEP_HOME", "0") == "1"
+S.keep_volumes = env("SHIPSHAPE_HUB_KEEP_VOLUMES", "0") == "1"
 S.name_template = f"shipshape-hub-{instance}-{{username}}"
 S.notebook_dir = "/home/participant/shipshape"
 S.default_url = "/lab/tree/notebooks/00_setup.ipynb"

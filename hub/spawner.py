@@ -23,10 +23,11 @@ class SandboxSpawner(DockerSpawner):
 
     instance = Unicode("local", config=True, help="Hub instance id: names and labels carry it.")
     hub_api_port = Int(8081, config=True, help="Port of the hub's API, reachable from sandboxes.")
-    keep_home = Bool(
+    keep_volumes = Bool(
         False,
         config=True,
-        help="Keep the home volume when a server stops (it stays labelled; `hub down` removes it).",
+        help="Keep the home and engine volumes when a server stops, so a restart is warm and "
+        "work survives idle culling (they stay labelled; `python -m hub down` removes them).",
     )
     removal_deadline_s = Int(60, config=True, help="How long to wait for the container to go.")
 
@@ -116,8 +117,8 @@ class SandboxSpawner(DockerSpawner):
             await asyncio.sleep(0.2)
         with contextlib.suppress(docker.errors.NotFound):
             await self.docker("remove_network", self._net)
-        for role, name in self._vols.items():
-            if role == "home" and self.keep_home:
-                continue
+        if self.keep_volumes:
+            return
+        for name in self._vols.values():
             with contextlib.suppress(docker.errors.NotFound):
                 await self.docker("remove_volume", name, force=True)
