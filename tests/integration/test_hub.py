@@ -393,6 +393,17 @@ def test_inside_a_sandbox_limits_are_reported_not_enforced(people):
     )
     assert rc == 2, out
     assert "this engine does not enforce memory limits" in out and "Docker Desktop" in out, out
+    # lesson 05's notebook stops at its first cell with the same words, before any demonstration
+    first_cell = (
+        "import json, os\n"
+        "os.chdir(os.path.expanduser('~/shipshape/notebooks'))\n"
+        "nb = json.load(open('05_resource_limits.ipynb'))\n"
+        "exec(''.join(next(c for c in nb['cells'] if c['cell_type'] == 'code')['source']))\n"
+    )
+    ex = alice.run(first_cell, timeout_s=120)
+    said = ex.stdout + ex.stderr + ex.error
+    assert "could not run this lesson's demonstrations" in said, said
+    assert "this engine does not enforce memory limits" in said, said
 
 
 def test_stopping_leaves_no_labelled_object_and_no_firewall_rule(people, hub):
