@@ -96,21 +96,34 @@ def memory_limits(client: Any | None = None, refresh: bool = False) -> LimitsCap
             f"{where}; the engine reports limits {'on' if claimed else 'off'} (not measured: no small base image present)",
         )
     else:
-        ctr = c.containers.run(
-            image,
-            PROBE_CMD,
-            detach=True,
-            mem_limit=PROBE_BYTES,
-            network_disabled=True,
-            labels=engine.labels(purpose="capability-probe"),
-        )
-        try:
-            from . import containers
+        import docker
 
+        from . import containers
+
+        try:
+            ctr = c.containers.run(
+                image,
+                PROBE_CMD,
+                detach=True,
+                mem_limit=PROBE_BYTES,
+                network_disabled=True,
+                labels=engine.labels(purpose="capability-probe"),
+            )
+        except docker.errors.APIError as exc:  # e.g. an engine that refuses limits outright
+            cap = LimitsCapability(
+                False,
+                True,
+                rootless,
+                cgv,
+                f"{where}; a container with a {PROBE_BYTES // 1024**2} MiB limit could not start: {str(exc)[:160]}",
+            )
+            _cache[key] = cap
+            return cap
+        try:
             info_exit = containers.wait_for_exit(ctr, timeout_s=60)
             out = ctr.logs().decode("utf-8", "replace").strip().splitlines()
         finally:
-            ctr.remove(force=True)
+            containers.remove_quietly(ctr)
         raw = out[-1] if out else ""
         seen = int(raw) if raw.isdigit() else None  # "max" (v2) means no limit
         enforced = seen is not None and seen <= PROBE_BYTES
