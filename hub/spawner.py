@@ -92,7 +92,11 @@ class SandboxSpawner(DockerSpawner):
             "labels": self._labels,
             "host_config": dict(sandbox.UNMASKED_PROC),
         }
-        return await super().start()
+        try:
+            return await super().start()
+        except BaseException:
+            await self._remove_owned()  # a failed start leaves no network or volume behind
+            raise
 
     async def stop(self, now: bool = False) -> None:
         await super().stop(now=now)
