@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -92,6 +93,7 @@ def main() -> int:
         "SHIPSHAPE_HUB_ADMIN_PASSWORD": secrets.token_hex(20),
     }
     env["PATH"] = os.pathsep.join([str(Path(cli.proxy_command()).parent), env.get("PATH", "")])
+    env["SHIPSHAPE_CACHE"] = str(tmp / "cache")  # the hub's state (db, passwords) goes with tmp
     mem_before = _mem_available()
     with open(tmp / "hub.log", "wb") as log:  # Popen keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -129,7 +131,10 @@ def main() -> int:
         deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"hub exited {proc.returncode}; log: {tmp / 'hub.log'}")
+                raise SystemExit(
+                    f"hub exited {proc.returncode}:\n"
+                    + "\n".join((tmp / "hub.log").read_text(errors="replace").splitlines()[-30:])
+                )
             try:
                 if requests.get(f"{url}/hub/api/", timeout=5).status_code == 200:
                     break
@@ -197,6 +202,7 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
         cli.sweep(instance)
+        shutil.rmtree(tmp, ignore_errors=True)
     mib = 1024**2
     print(
         f"sandbox image build (cached layers): {build_s:.1f} s; bundle {saved['bytes'] / 1e6:.0f} MB ({', '.join(saved['images'])})"
