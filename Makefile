@@ -11,7 +11,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,hub]'
 	touch $(STAMP)
 
 ## JupyterLab on the setup notebook
@@ -42,7 +42,7 @@ strip: venv
 	$(PY) tools/nb.py strip notebooks/*.ipynb
 
 ## ruff lint + format over the code, and notebooks valid and without outputs
-LINTED = helpers tests tools benchmarks
+LINTED = helpers tests tools benchmarks hub
 lint: venv
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)

@@ -237,6 +237,9 @@ def doctor() -> DoctorReport:
             "Enable the memory cgroup (kernel cmdline cgroup_enable=memory) for OOM lessons.",
         )
     )
+    from . import capabilities  # measured: rootless on cgroup v1 accepts limits, ignores them
+
+    capabilities.amend_doctor(rep, c)
     rep.items.append(
         DoctorItem(
             "cpus / memory",

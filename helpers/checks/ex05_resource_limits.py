@@ -67,6 +67,9 @@ RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 @RUBRIC.fact
 def stack(f: Facts) -> Iterator[dict[str, Any]]:
     """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
+    from .. import capabilities
+
+    capabilities.require_memory_limits()  # "could not run" where limits are not enforced
     with behaviour.Stack(f.path) as st:
         state: dict[str, Any] = {"stack": st}
         try:
