@@ -169,9 +169,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         timeout_submission_s=args.timeout_submission,
         jobs=jobs,
         force=args.force,
-        duedate=args.duedate,
-        late_policy=args.late_policy,
         hidden=set(args.hide or []),
+        limits=args.limits or "",
     )
     book = Gradebook(args.out)
     try:
@@ -180,6 +179,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
+        book.update_settings(duedate=args.duedate, late_policy=args.late_policy)
         grader = Grader(book, opts, roster, progress=None if args.json else _progress_line)
         swept = grader.sweep_crashed()
         if swept:
@@ -187,7 +187,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         done = grader.run(subs)
     finally:
         book.unlock()
-    results = outputs.with_known_max(book.results())
+    results = outputs.with_known_max(book.results(), book.rubric_max())
     if args.json:
         _print_json({"graded_now": len(done), "results": results})
     else:
@@ -218,6 +218,7 @@ def cmd_grade_report(args: argparse.Namespace) -> int:
         return 2
     roster = outputs.read_roster(Path(args.roster)) if args.roster else {}
     with book.locked():
+        book.update_settings(duedate=args.duedate, late_policy=args.late_policy)
         paths = outputs.rebuild(book, roster)
     _print_json({k: str(v) for k, v in paths.items()})
     return 0
@@ -286,16 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
     gr.add_argument("--resume", action="store_true", default=True, help=argparse.SUPPRESS)
     gr.add_argument("--force", action="store_true", help="regrade even unchanged submissions")
     gr.add_argument("--roster", help="nbgrader student CSV: id,first_name,last_name,email")
-    gr.add_argument("--duedate", help="ISO time, e.g. 2026-12-01T17:00Z")
+    gr.add_argument("--duedate", help="ISO time, e.g. 2026-12-01T17:00Z; kept in the gradebook")
     gr.add_argument(
-        "--late-policy", default="none", help="none | zero | per-day=P (P%% of max per day)"
+        "--late-policy", help="none | zero | per-day=P (P%% of max per day); kept in the gradebook"
     )
     gr.add_argument("--hide", nargs="+", help='hidden items: "NN:item name" or "NN:*"')
+    gr.add_argument(
+        "--limits",
+        help="ceilings per container (default memory=2g,cpus=CORES/JOBS,pids=512,logs=10m)",
+    )
     gr.add_argument("--json", action="store_true")
     gr.set_defaults(fn=cmd_grade)
     grr = sub.add_parser("grade-report", help="rebuild CSVs, feedback and overview from results")
     grr.add_argument("--out", default="gradebook")
     grr.add_argument("--roster")
+    grr.add_argument("--duedate", help="change the due date, then rebuild")
+    grr.add_argument("--late-policy", help="change the late policy, then rebuild")
     grr.set_defaults(fn=cmd_grade_report)
     return p
 

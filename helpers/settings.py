@@ -50,3 +50,49 @@ def extra_ca_file() -> Path | None:
 def default_timeout_s() -> float:
     """Default deadline for builds and waits, in seconds (``$SHIPSHAPE_TIMEOUT``, 600)."""
     return float(os.environ.get("SHIPSHAPE_TIMEOUT", "600"))
+
+
+#: Resource ceilings for every container the helpers start, e.g. ``memory=1g,cpus=1,pids=256``.
+#: The grader sets it for untrusted submissions; unset (the default) changes nothing.
+LIMITS_ENV = "SHIPSHAPE_LIMITS"
+
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def container_limits() -> dict[str, int]:
+    """The ceilings named by ``$SHIPSHAPE_LIMITS`` as docker-py arguments ({} when unset).
+
+    Example:
+        >>> import os; os.environ["SHIPSHAPE_LIMITS"] = "memory=512m,cpus=1.5,pids=128"
+        >>> container_limits()
+        {'mem_limit': 536870912, 'nano_cpus': 1500000000, 'pids_limit': 128}
+        >>> del os.environ["SHIPSHAPE_LIMITS"]; container_limits()
+        {}
+    """
+    out: dict[str, int] = {}
+    for part in os.environ.get(LIMITS_ENV, "").split(","):
+        if "=" not in part:
+            continue
+        key, value = (s.strip().lower() for s in part.split("=", 1))
+        if key == "memory":
+            unit = _UNITS.get(value[-1:], 1)
+            out["mem_limit"] = int(float(value.rstrip("kmgb") if unit > 1 else value) * unit)
+        elif key == "cpus":
+            out["nano_cpus"] = int(float(value) * 1e9)
+        elif key == "pids":
+            out["pids_limit"] = int(value)
+    return out
+
+
+def log_size_ceiling() -> str | None:
+    """``logs=10m`` in ``$SHIPSHAPE_LIMITS``: the most log a container may keep (json-file).
+
+    >>> import os; os.environ["SHIPSHAPE_LIMITS"] = "pids=64,logs=10m"; log_size_ceiling()
+    '10m'
+    >>> del os.environ["SHIPSHAPE_LIMITS"]
+    """
+    for part in os.environ.get(LIMITS_ENV, "").split(","):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "logs" and value.strip():
+            return value.strip().lower()
+    return None

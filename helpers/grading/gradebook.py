@@ -95,6 +95,16 @@ def parse_time(text: str | None) -> datetime | None:
     return None
 
 
+def with_late_policy(result: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``result`` with the gradebook's due date and late policy applied."""
+    r = dict(result)
+    due = parse_time(settings.get("duedate"))
+    when = parse_time(r.get("timestamp"))
+    days = (when - due).total_seconds() / 86400 if due and when else 0.0
+    r["duedate"] = settings.get("duedate") or ""
+    return apply_late_policy(r, days, settings.get("late_policy") or "none")
+
+
 def apply_late_policy(result: dict[str, Any], days_late: float, policy: str) -> dict[str, Any]:
     """Set ``raw_score``, ``late_submission_penalty`` and ``score`` on a result.
 
@@ -196,6 +206,30 @@ class Gradebook:
         p = self.result_path(result["student"], result["assignment"], result["exercise"])
         write_json_atomic(p, result)
         return p
+
+    def rubric_max(self) -> dict[str, float]:
+        """``{exercise: max score}`` learned so far (``rubric.json``)."""
+        try:
+            return json.loads((self.root / "rubric.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def settings(self) -> dict[str, Any]:
+        """The due date and late policy the outputs apply (``settings.json``)."""
+        try:
+            return json.loads((self.root / "settings.json").read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change only the given settings (None leaves one as it was)."""
+        current = self.settings()
+        current.update({k: v for k, v in changes.items() if v is not None})
+        write_json_atomic(self.root / "settings.json", current)
+        return current
+
+    def write_rubric_max(self, known: dict[str, float]) -> None:
+        write_json_atomic(self.root / "rubric.json", dict(sorted(known.items())))
 
     def results(self) -> list[dict[str, Any]]:
         """Every result in the gradebook, sorted by student, assignment, exercise."""

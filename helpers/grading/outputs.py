@@ -20,7 +20,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .gradebook import NBGRADER_COLUMNS, Gradebook, _safe_name, write_text_atomic
+from .gradebook import (
+    NBGRADER_COLUMNS,
+    Gradebook,
+    _safe_name,
+    with_late_policy,
+    write_text_atomic,
+)
 
 _COLOURS = {
     "timeout": "#f4b183",
@@ -320,13 +326,15 @@ def read_roster(path: Path | None) -> dict[str, dict[str, str]]:
         return {row["id"]: row for row in csv.DictReader(fh) if row.get("id")}
 
 
-def with_known_max(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def with_known_max(
+    results: list[dict[str, Any]], learned: dict[str, float] | None = None
+) -> list[dict[str, Any]]:
     """Results whose ``max_score`` is unknown (missing, rejected, timeout) take the rubric's.
 
     The rubric's maximum comes from the check module when it declares one, else from any
     completed result of the same exercise.
     """
-    known: dict[str, float] = {}
+    known: dict[str, float] = dict(learned or {})
     for r in results:
         if r.get("status") == "completed" and r.get("max_score"):
             known.setdefault(r["exercise"], _num(r["max_score"]))
@@ -361,7 +369,8 @@ def rebuild(
 ) -> dict[str, Path]:
     """Write every derived output from the result files; return their paths."""
     roster = roster or {}
-    results = with_known_max(book.results())
+    late = book.settings()
+    results = [with_late_policy(r, late) for r in with_known_max(book.results(), book.rubric_max())]
     out: dict[str, Path] = {}
     p = book.root / "grades.csv"
     write_text_atomic(p, grades_csv(results, roster))

@@ -37,7 +37,7 @@ import yaml
 
 from .. import settings
 from . import archive, outputs, policy
-from .gradebook import Gradebook, apply_late_policy, parse_time
+from .gradebook import Gradebook
 
 COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 #: Environment variables a check process may see; everything else of the grader's is dropped.
@@ -65,9 +65,8 @@ class GradeOptions:
     timeout_submission_s: float = 1800.0
     jobs: int = 1
     force: bool = False
-    duedate: str | None = None
-    late_policy: str = "none"
     hidden: set[str] = field(default_factory=set)  # "NN:item name" never shown in feedback
+    limits: str = ""  # SHIPSHAPE_LIMITS for every container; "" -> default_limits(jobs)
 
 
 def exercise_slugs() -> dict[str, str]:
@@ -155,12 +154,42 @@ def discover(
     return out
 
 
-def _scrubbed_env(run_id: str) -> dict[str, str]:
+def _scrubbed_env(run_id: str, limits: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIX)}
+    env.pop(settings.LIMITS_ENV, None)
     env["SHIPSHAPE_RUN_ID"] = run_id
     env["SHIPSHAPE_GRADING"] = "1"
     env["PYTHONPATH"] = str(settings.repo_root())
+    if limits:
+        env[settings.LIMITS_ENV] = limits
     return env
+
+
+def default_limits(jobs: int) -> str:
+    """Ceilings per graded container: 2 GiB, the host's cores shared by the jobs, 512 pids."""
+    cpus = max(0.5, (os.cpu_count() or 1) / max(1, jobs))
+    return f"memory=2g,cpus={cpus:g},pids=512,logs=10m"
+
+
+#: The memory ceiling where an exercise judges limits: above every answer the tasks accept.
+JUDGED_MEMORY = "4g"
+
+
+def limits_for(exercise: str, limits: str) -> str:
+    """The ceilings for one exercise.
+
+    A check module that judges the learner's own memory or CPU limits says so with
+    ``JUDGES_LIMITS = True``. There a ceiling must sit above every correct answer, or it would
+    pass a missing limit or clamp a right one: memory stays bounded at :data:`JUDGED_MEMORY`
+    (a stack without limits still reads as wrong: above what the task asks), CPUs are not
+    capped, and the process cap stays.
+    """
+    from ..checks import find_module
+
+    if getattr(find_module(exercise), "JUDGES_LIMITS", False):
+        kept = [p for p in limits.split(",") if p.strip().startswith(("pids", "logs"))]
+        return ",".join([f"memory={JUDGED_MEMORY}", *kept])
+    return limits
 
 
 def materialise(sub: Submission, dest: Path) -> tuple[Path, dict[str, Any]]:
@@ -250,10 +279,10 @@ def _resolved_violations(folder: Path, env: dict[str, str]) -> list[policy.Viola
 
 
 def _run_check(
-    exercise: str, folder: Path, run_id: str, timeout_s: float
+    exercise: str, folder: Path, run_id: str, timeout_s: float, limits: str = ""
 ) -> tuple[str, dict[str, Any] | None, str]:
     """(status, report dict, message) of one check process, killed at the deadline."""
-    env = _scrubbed_env(run_id)
+    env = _scrubbed_env(run_id, limits_for(exercise, limits))
     cmd = [sys.executable, "-m", "helpers", "check", exercise, "--path", str(folder), "--json"]
     proc = subprocess.Popen(
         cmd,
@@ -281,9 +310,31 @@ def _run_check(
     return "completed", report, ""
 
 
+def run_processes(run_id: str) -> list[int]:
+    """Pids of processes started for ``run_id`` (found by ``SHIPSHAPE_RUN_ID`` in /proc).
+
+    A grader killed with SIGKILL cannot stop its check process or the Compose commands that
+    process started; they carry the run id in their environment, so the next grader finds them.
+    """
+    needle = f"SHIPSHAPE_RUN_ID={run_id}".encode()
+    out = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            env = (d / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in env.split(b"\0") and int(d.name) != os.getpid():
+            out.append(int(d.name))
+    return out
+
+
 def _sweep(run_id: str) -> None:
+    """Stop every process of ``run_id``, then remove its containers, networks, volumes, images."""
     from .. import engine
 
+    for pid in run_processes(run_id):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         engine.clean(run=run_id)
 
@@ -353,9 +404,7 @@ class Grader:
             h.update(archive.content_key(files).encode())
         else:
             h.update(archive.sha256_file(sub.source).encode())
-        h.update(
-            f"{sub.exercise}|{self.key_salt}|{self.opts.late_policy}|{self.opts.duedate}|".encode()
-        )
+        h.update(f"{sub.exercise}|{self.key_salt}|".encode())
         h.update(",".join(sorted(self.opts.hidden)).encode())
         return h.hexdigest()
 
@@ -388,7 +437,6 @@ class Grader:
             "key": self._key(sub),
             "run_id": run_id,
             "graded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "duedate": self.opts.duedate or "",
             "timestamp": sub.timestamp or "",
             "environment": self.environment(),
             "score": 0,
@@ -436,7 +484,9 @@ class Grader:
                 return self._finish(result, t0)
             result["port_rewrites"] = rewrites
             timeout = min(self.opts.timeout_exercise_s, max(1.0, budget_s))
-            status, report, message = _run_check(sub.exercise, folder, run_id, timeout)
+            limits = self.opts.limits or default_limits(self.opts.jobs)
+            result["limits"] = limits_for(sub.exercise, limits)
+            status, report, message = _run_check(sub.exercise, folder, run_id, timeout, limits)
             _mark_hidden(report, sub.exercise, self.opts.hidden)
             result.update(status=status, report=report, message=message)
             if report is not None:
@@ -449,10 +499,6 @@ class Grader:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def _finish(self, result: dict[str, Any], t0: float) -> dict[str, Any]:
-        due = parse_time(self.opts.duedate)
-        when = parse_time(result.get("timestamp"))
-        days_late = (when - due).total_seconds() / 86400 if due and when else 0.0
-        apply_late_policy(result, days_late, self.opts.late_policy)
         result["seconds"] = round(time.monotonic() - t0, 2)
         with self._write_lock:
             self.book.write(result)
@@ -509,7 +555,6 @@ class Grader:
                             "report": None,
                             "message": "the submission's time budget was used up by its "
                             "earlier exercises",
-                            "duedate": self.opts.duedate or "",
                             "timestamp": sub.timestamp or "",
                         },
                         time.monotonic(),
@@ -524,5 +569,41 @@ class Grader:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for rs in pool.map(student_job, by_student.values()):
                 done += rs
+        self.learn_max_scores()
         outputs.rebuild(self.book, self.roster, png=True)
         return done
+
+    def learn_max_scores(self) -> dict[str, float]:
+        """The rubric maximum of every graded exercise, so missing or rejected work counts.
+
+        Taken from the check module when it declares one, else from any completed result, else
+        measured once by checking the course's own reference solution (trusted code), and kept
+        in ``rubric.json`` beside the results.
+        """
+        known = self.book.rubric_max()
+        results = self.book.results()
+        for r in results:
+            if r["status"] == "completed" and r.get("max_score"):
+                known.setdefault(r["exercise"], float(r["max_score"]))
+        for ex in sorted({r["exercise"] for r in results} - set(known)):
+            declared = outputs.rubric_max(ex)
+            if declared:
+                known[ex] = declared
+                continue
+            solution = settings.repo_root() / "solutions" / exercise_slugs()[ex]
+            run_id = f"grade-rubric-{ex}-{os.getpid()}"
+            self.book.mark_inflight(run_id)
+            try:
+                from ..checks import materialized
+
+                with materialized(solution) as folder:
+                    status, report, _ = _run_check(
+                        ex, folder, run_id, self.opts.timeout_exercise_s, ""
+                    )
+            finally:
+                _sweep(run_id)
+                self.book.clear_inflight(run_id)
+            if status == "completed" and report and report.get("max_score"):
+                known[ex] = float(report["max_score"])
+        self.book.write_rubric_max(known)
+        return known

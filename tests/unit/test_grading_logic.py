@@ -247,14 +247,15 @@ def test_gradebook_csv_survives_commas_and_non_ascii(tmp_path: Path) -> None:
 
 def test_results_are_atomic_and_complete_after_a_kill(tmp_path: Path) -> None:
     """A writer killed mid-run leaves every finished result readable and no torn file."""
+    root = str(Path(__file__).resolve().parents[2])
     code = (
-        "import sys, time; sys.path.insert(0, %r)\n"
+        f"import sys; sys.path.insert(0, {root!r})\n"
         "from helpers.grading.gradebook import Gradebook\n"
-        "b = Gradebook(%r)\n"
+        f"b = Gradebook({str(tmp_path)!r})\n"
         "for i in range(100000):\n"
         "    b.write({'student': f's{i}', 'assignment': 'a', 'exercise': '01',"
         " 'status': 'completed', 'score': i, 'max_score': 1, 'pad': 'x' * 20000})\n"
-    ) % (str(Path(__file__).resolve().parents[2]), str(tmp_path))
+    )
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(list(tmp_path.glob("results/*/a/01.json"))) < 50:
@@ -270,9 +271,8 @@ def test_results_are_atomic_and_complete_after_a_kill(tmp_path: Path) -> None:
 
 def test_gradebook_lock_refuses_a_second_grader(tmp_path: Path) -> None:
     a, b = Gradebook(tmp_path), Gradebook(tmp_path)
-    with a.locked():
-        with pytest.raises(GradebookLocked, match=f"pid {os.getpid()}"):
-            b.lock()
+    with a.locked(), pytest.raises(GradebookLocked, match=f"pid {os.getpid()}"):
+        b.lock()
     with b.locked():
         pass  # released
 
@@ -334,3 +334,21 @@ def test_overview_and_pass_rates(tmp_path: Path) -> None:
     assert "rejected" in page and "small" in page
     png = outputs.overview_png(results, tmp_path / "o.png")
     assert png and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_late_policy_is_applied_from_the_gradebook_settings(tmp_path: Path) -> None:
+    book = Gradebook(tmp_path)
+    book.write(_result("ada", score=4.0, timestamp="2026-12-03 10:00:00"))
+    book.update_settings(duedate="2026-12-01T17:00Z", late_policy="per-day=10")
+    outputs.rebuild(book, png=False)
+    row = next(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert (row["raw_score"], row["late_submission_penalty"], row["score"]) == (
+        "4.0",
+        "0.8",
+        "3.2",
+    )  # 1.7 days: 2 started days x 10% of 4
+    assert row["duedate"] == "2026-12-01T17:00Z"
+    book.update_settings(late_policy="none")  # changed later: no regrading needed
+    outputs.rebuild(book, png=False)
+    row = next(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert (row["late_submission_penalty"], row["score"]) == ("0.0", "4.0")
