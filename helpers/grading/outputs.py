@@ -365,9 +365,16 @@ def rubric_max(exercise: str) -> float | None:
 
 
 def rebuild(
-    book: Gradebook, roster: dict[str, dict[str, str]] | None = None, png: bool = True
+    book: Gradebook,
+    roster: dict[str, dict[str, str]] | None = None,
+    png: bool = True,
+    students: set[str] | None = None,
 ) -> dict[str, Path]:
-    """Write every derived output from the result files; return their paths."""
+    """Write every derived output from the result files; return their paths.
+
+    ``students`` limits the feedback pages rewritten to those students (the grader passes the
+    one it just graded); the CSVs and the overview always cover everyone.
+    """
     roster = roster or {}
     late = book.settings()
     results = [with_late_policy(r, late) for r in with_known_max(book.results(), book.rubric_max())]
@@ -388,6 +395,8 @@ def rebuild(
     for r in results:
         by_student[(r["student"], r["assignment"])].append(r)
     for (student, assignment), rs in by_student.items():
+        if students is not None and student not in students:
+            continue
         p = book.root / "feedback" / _safe_name(student) / _safe_name(assignment) / "index.html"
         write_text_atomic(p, feedback_html(student, assignment, rs))
     p = book.root / "overview.html"

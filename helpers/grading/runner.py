@@ -502,7 +502,7 @@ class Grader:
         result["seconds"] = round(time.monotonic() - t0, 2)
         with self._write_lock:
             self.book.write(result)
-            outputs.rebuild(self.book, self.roster, png=False)
+            outputs.rebuild(self.book, self.roster, png=False, students={result["student"]})
         return result
 
     def run(self, subs: list[Submission]) -> list[dict[str, Any]]:
