@@ -29,7 +29,7 @@ from .gradebook import (
 )
 
 _COLOURS = {
-    "timeout": "#f4b183",
+    "timeout": "#9fb7d9",
     "error": "#c9c9c9",
     "rejected": "#d6a3e0",
     "missing": "#ffffff",
@@ -185,7 +185,7 @@ def feedback_html(student: str, assignment: str, results: list[dict[str, Any]]) 
     ]
     for r in sorted(results, key=lambda r: r["exercise"]):
         rep = r.get("report") or {}
-        title = rep.get("title") or r.get("slug") or ""
+        title = rep.get("title") or r.get("title") or r.get("slug") or ""
         parts.append(
             f"<h2>Exercise {e(r['exercise'])}: {e(title)}</h2>"
             f"<p class='status'>status: {e(r['status'])} &middot; "
@@ -289,28 +289,25 @@ def overview_png(results: list[dict[str, Any]], path: Path) -> Path | None:
     got = {(r["student"], r["exercise"]): r for r in results}
     grid = np.full((len(students), len(exercises)), np.nan)
     fig, ax = plt.subplots(
-        figsize=(1.2 + 0.9 * len(exercises), 1.0 + 0.35 * len(students)), dpi=100
+        figsize=(max(5.0, 1.6 + 1.1 * len(exercises)), 1.4 + 0.35 * len(students)), dpi=100
     )
     for i, s in enumerate(students):
         for j, x in enumerate(exercises):
             r = got.get((s, x))
             if r and r["status"] == "completed" and _num(r.get("max_score")):
                 grid[i, j] = _num(r.get("score")) / _num(r.get("max_score"))
-            label = (
-                ""
-                if r is None
-                else (
-                    f"{_fmt(_num(r.get('score')))}"
-                    if r["status"] == "completed"
-                    else r["status"][:4]
-                )
-            )
+            if r is None:
+                label = ""
+            elif r["status"] == "completed":
+                label = f"{_fmt(_num(r.get('score')))}/{_fmt(_num(r.get('max_score')))}"
+            else:
+                label = r["status"]
             ax.text(j, i, label, ha="center", va="center", fontsize=8)
     ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(exercises)), exercises)
     ax.set_yticks(range(len(students)), students)
     ax.set_xlabel("exercise")
-    ax.set_title("score / max (grey text: not completed)")
+    ax.set_title("score / max by student and exercise\n(blank cell: not completed, status shown)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -339,6 +339,12 @@ def _sweep(run_id: str) -> None:
         engine.clean(run=run_id)
 
 
+def _title(exercise: str) -> str:
+    from ..checks import find_module
+
+    return getattr(find_module(exercise), "TITLE", "")
+
+
 def _mark_hidden(report: dict[str, Any] | None, exercise: str, hidden: set[str]) -> None:
     for it in (report or {}).get("results") or []:
         if f"{exercise}:{it.get('name')}" in hidden or f"{exercise}:*" in hidden:
@@ -433,6 +439,7 @@ class Grader:
             "assignment": sub.assignment,
             "exercise": sub.exercise,
             "slug": sub.slug,
+            "title": _title(sub.exercise),
             "source": str(sub.source) if sub.source else None,
             "key": self._key(sub),
             "run_id": run_id,
