@@ -116,24 +116,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .grading import SubmissionError, submit
 
-    from .checks import check, default_path, find_module
-    from .grading import archive, runner
-
-    mod = find_module(args.exercise)
-    folder = Path(args.path) if args.path else default_path(mod)
-    last = None
-    if not args.no_check:
-        rep = check(mod.EXERCISE, path=folder)
-        last = {k: rep.to_dict()[k] for k in ("score", "max_score", "passed", "error", "seconds")}
-        print(f"your check: {rep.score:g}/{rep.max_score:g}" + (" (passed)" if rep.passed else ""))
-    out = Path(args.out) if args.out else Path.cwd() / f"{mod.SLUG}{archive.SUFFIX}"
     try:
-        packed = archive.pack(folder, mod.EXERCISE, mod.SLUG, out, runner.course_version(), last)
-    except archive.SubmissionError as exc:
+        packed, rep = submit(args.exercise, args.path, args.out, run_check=not args.no_check)
+    except SubmissionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if rep is not None:
+        state = " (passed)" if rep.passed else ""
+        print(f"your check: {rep.score:g}/{rep.max_score:g}{state}")
     for rel, why in packed.refused:
         print(f"left out {rel}: {why}")
     print(f"wrote {packed.path} ({packed.files} files, {packed.bytes / 1024:.1f} KiB)")
