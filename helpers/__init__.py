@@ -18,7 +18,7 @@ from . import render  # noqa: F401 - registers how reports are shown (text, HTML
 from .checks import check
 from .checks.base import CheckResult, Report
 
-__all__ = ["CheckResult", "Report", "build", "check", "doctor"]
+__all__ = ["CheckResult", "Report", "build", "check", "doctor", "submit"]
 __version__ = "0.1.0"
 
 
@@ -27,6 +27,16 @@ def doctor() -> Any:
     from .engine import doctor as _doctor
 
     return _doctor()
+
+
+def submit(exercise: str | int, path: str | Path | None = None, **kwargs: Any) -> Any:
+    """Hand in an exercise: runs your check, then packs the folder with a manifest.
+
+    See :func:`helpers.grading.submit`; returns what was packed and your check's report.
+    """
+    from .grading import submit as _submit
+
+    return _submit(exercise, path, **kwargs)
 
 
 def build(path: str | Path, tag: str | None = None, **kwargs: Any) -> Any:

@@ -60,6 +60,7 @@ def run(
 
     lab = engine.labels(kind=kind)
     lab.update(kwargs.pop("labels", {}) or {})
+    kwargs = apply_ceilings(kwargs)
     handle = uuid.uuid4().hex
     lab[HANDLE_LABEL] = handle
     c = engine.client()
@@ -71,6 +72,26 @@ def run(
             remove_quietly(orphan)
         raise
     return ctr
+
+
+def apply_ceilings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Bound a container's memory, CPUs and processes by ``$SHIPSHAPE_LIMITS`` (the grader's).
+
+    A limit the caller (the check) set stays when it is lower than the ceiling, so checks that
+    judge a submission's own limits still see them; a missing or higher one becomes the ceiling.
+    Unset, nothing changes.
+    """
+    from . import settings
+
+    out = dict(kwargs)
+    for key, ceiling in settings.container_limits().items():
+        given = out.get(key)
+        out[key] = ceiling if not given or given <= 0 or given > ceiling else given
+    size = settings.log_size_ceiling()
+    if size and not out.get("log_config"):
+        # a log-flooding container keeps its last ``size`` of output, not the grader's disk
+        out["log_config"] = {"Type": "json-file", "Config": {"max-size": size, "max-file": "1"}}
+    return out
 
 
 @contextlib.contextmanager

@@ -72,3 +72,56 @@ def build_cache_keep() -> int:
 def build_cache_max_bytes() -> int:
     """Size bound of the whole layer cache (``$SHIPSHAPE_BUILD_CACHE_MAX_GB``, 6 GB)."""
     return int(float(os.environ.get(BUILD_CACHE_MAX_GB_ENV, "6")) * 1e9)
+
+
+#: Resource ceilings for every container the helpers start, e.g. ``memory=1g,cpus=1,pids=256``.
+#: The grader sets it for untrusted submissions; unset (the default) changes nothing.
+LIMITS_ENV = "SHIPSHAPE_LIMITS"
+
+_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_limits(text: str) -> dict[str, int]:
+    """Ceilings in ``$SHIPSHAPE_LIMITS`` syntax as docker-py arguments.
+
+    >>> parse_limits("memory=512m,cpus=1.5,pids=128,logs=10m")
+    {'mem_limit': 536870912, 'nano_cpus': 1500000000, 'pids_limit': 128}
+    >>> parse_limits("")
+    {}
+    """
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        if "=" not in part:
+            continue
+        key, value = (s.strip().lower() for s in part.split("=", 1))
+        if key == "memory":
+            unit = _UNITS.get(value[-1:], 1)
+            out["mem_limit"] = int(float(value.rstrip("kmgb") if unit > 1 else value) * unit)
+        elif key == "cpus":
+            out["nano_cpus"] = int(float(value) * 1e9)
+        elif key == "pids":
+            out["pids_limit"] = int(value)
+    return out
+
+
+def parse_log_size(text: str) -> str | None:
+    """The ``logs=`` part of a ceilings text: the most log a container may keep (json-file).
+
+    >>> parse_log_size("pids=64,logs=10m"), parse_log_size("pids=64")
+    ('10m', None)
+    """
+    for part in text.split(","):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "logs" and value.strip():
+            return value.strip().lower()
+    return None
+
+
+def container_limits() -> dict[str, int]:
+    """The ceilings ``$SHIPSHAPE_LIMITS`` names ({} when unset)."""
+    return parse_limits(os.environ.get(LIMITS_ENV, ""))
+
+
+def log_size_ceiling() -> str | None:
+    """The log-size ceiling ``$SHIPSHAPE_LIMITS`` names (None when unset)."""
+    return parse_log_size(os.environ.get(LIMITS_ENV, ""))

@@ -23,6 +23,8 @@ from .rubric import Facts, Rubric, Verdict
 EXERCISE = "05"
 SLUG = "05_resource_limits"
 TITLE = "Resource limits: the ETL is OOM-killed, the database lives"
+#: The rubric judges the learner's own memory/CPU limits: a grader must not impose its own.
+JUDGES_LIMITS = True
 
 LIMITS = "limits are applied on the containers"
 OOM = "the memory hog is OOM-killed under the ETL's limit"

@@ -32,6 +32,8 @@ from .rubric import Facts, NotJudged, Rubric, Verdict
 EXERCISE = "07"
 SLUG = "07_production_pipeline"
 TITLE = "A production-ready pipeline (capstone)"
+#: The rubric judges the learner's own memory/CPU limits: a grader must not impose its own.
+JUDGES_LIMITS = True
 EXPECTED_ROWS = 500
 #: The naive Dockerfile the exercise starts from; tests keep it identical to the starter's.
 NAIVE_DOCKERFILE = """FROM python:3.11
