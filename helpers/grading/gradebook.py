@@ -185,6 +185,13 @@ class Gradebook:
             return []
         return sorted(p.read_text().strip() for p in self.inflight_dir.iterdir() if p.is_file())
 
+    def workdir(self, run_id: str, create: bool = True) -> Path:
+        """``.work/<run id>``: the copy of a submission being graded (removed when it is)."""
+        p = self.root / ".work" / _safe_name(run_id)
+        if create:
+            p.mkdir(parents=True, exist_ok=True)
+        return p
+
     def clear_inflight(self, run_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.inflight_dir / _safe_name(run_id)).unlink()

@@ -16,10 +16,14 @@ Example:
 from __future__ import annotations
 
 import copy
+import json
 import re
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import yaml
 
 #: Namespace modes that join the host's (or a foreign container's) namespace.
 _NAMESPACE_KEYS = ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup")
@@ -303,3 +307,64 @@ def rewrite_published_ports(model: dict[str, Any]) -> tuple[list[str], dict[str,
             ports.append(rewritten)
         svc["ports"] = ports
     return changes, new
+
+
+COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+
+
+def vet(folder: Path) -> tuple[list[Violation], list[str]]:
+    """The policy step: (violations, port rewrites applied to the copy)."""
+    violations: list[Violation] = []
+    for p in sorted(folder.rglob("Dockerfile*"))[:20]:
+        if p.is_file():
+            text = p.read_text(errors="replace")
+            violations += dockerfile_violations(text, str(p.relative_to(folder)))
+    rewrites: list[str] = []
+    for name in COMPOSE_FILES:
+        f = folder / name
+        if not f.is_file():
+            continue
+        try:
+            raw = yaml.safe_load(f.read_text(errors="replace"))
+        except yaml.YAMLError:
+            continue  # not a policy matter: the check reports the broken file
+        if not isinstance(raw, dict):
+            continue
+        found = compose_violations(raw, folder)
+        violations += [Violation(v.rule, f"{name}: {v.where}", v.message) for v in found]
+        if not found:
+            changes, new = rewrite_published_ports(raw)
+            if changes:
+                f.write_text(yaml.safe_dump(new, sort_keys=False))
+                rewrites += changes
+    return violations, rewrites
+
+
+def resolved_violations(folder: Path, env: dict[str, str]) -> list[Violation]:
+    """Judge the model Compose itself resolves (extends, anchors, interpolation)."""
+    from .. import engine
+
+    cmd = engine.compose_command()
+    if not cmd or not any((folder / n).is_file() for n in COMPOSE_FILES):
+        return []
+    try:
+        r = subprocess.run(
+            [*cmd, "--project-directory", str(folder), "config", "--format", "json"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired:
+        return []
+    if r.returncode != 0:
+        return []  # the check reports the broken file with its own hint
+    try:
+        model = json.loads(r.stdout)
+    except ValueError:
+        return []
+    return [
+        Violation(v.rule, f"resolved: {v.where}", v.message)
+        for v in compose_violations(model, folder)
+    ]

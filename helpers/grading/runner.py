@@ -17,13 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import shutil
-import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,28 +29,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import settings
-from . import archive, outputs, policy
+from . import archive, outputs
+from .discovery import Submission, discover, exercise_slugs, materialise
 from .gradebook import Gradebook
+from .isolation import (
+    _run_check,
+    _scrubbed_env,
+    _sweep,
+    default_limits,
+    limits_for,
+    run_processes,
+)
+from .policy import resolved_violations, vet
 
-COMPOSE_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-#: Environment variables a check process may see; everything else of the grader's is dropped.
-_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "DOCKER_HOST", "DOCKER_CONFIG", "TMPDIR")
-_ENV_KEEP_PREFIX = ("SHIPSHAPE_",)
-
-
-@dataclass
-class Submission:
-    """One student's answer to one exercise (a folder or a ``submit`` archive)."""
-
-    student: str
-    assignment: str
-    exercise: str
-    slug: str
-    source: Path | None  # None: nothing was submitted
-    timestamp: str | None = None
+__all__ = [
+    "GradeOptions",
+    "Grader",
+    "Submission",
+    "default_limits",
+    "discover",
+    "exercise_slugs",
+    "limits_for",
+    "materialise",
+    "run_processes",
+    "vet",
+]
 
 
 @dataclass
@@ -67,13 +67,6 @@ class GradeOptions:
     force: bool = False
     hidden: set[str] = field(default_factory=set)  # "NN:item name" never shown in feedback
     limits: str = ""  # SHIPSHAPE_LIMITS for every container; "" -> default_limits(jobs)
-
-
-def exercise_slugs() -> dict[str, str]:
-    """``{"01": "01_optimize_image", ...}`` for every exercise that has a check."""
-    from ..checks import exercise_ids, find_module
-
-    return {ex: find_module(ex).SLUG for ex in exercise_ids()}
 
 
 def grader_version() -> str:
@@ -92,251 +85,6 @@ def course_version() -> str:
         return version("shipshape")
     except Exception:
         return "unknown"
-
-
-def _exercise_of(name: str, slugs: dict[str, str]) -> str | None:
-    key = name.split("_")[0].split(".")[0]
-    return key if key in slugs else None
-
-
-def discover(
-    submissions: Path,
-    assignment: str,
-    exercises: list[str] | None = None,
-    students: list[str] | None = None,
-    roster: dict[str, dict[str, str]] | None = None,
-) -> list[Submission]:
-    """Every (student, exercise) to grade, ``source=None`` where nothing was submitted.
-
-    Layout (nbgrader's): ``submissions/<student>/<assignment>/<NN_slug>/`` or
-    ``submissions/<student>/<assignment>/<NN_slug>.shipshape.tar.gz``; nbgrader's
-    ``timestamp.txt`` in the assignment folder gives the submission time.
-    """
-    slugs = exercise_slugs()
-    found: dict[tuple[str, str], Path] = {}
-    stamps: dict[str, str | None] = {}
-    names = set(roster or {})
-    if submissions.is_dir():
-        for sdir in sorted(p for p in submissions.iterdir() if p.is_dir()):
-            names.add(sdir.name)
-            adir = sdir / assignment
-            if not adir.is_dir():
-                continue
-            ts = adir / "timestamp.txt"
-            stamps[sdir.name] = ts.read_text().strip() if ts.is_file() else None
-            for entry in sorted(adir.iterdir()):
-                ex = _exercise_of(entry.name, slugs)
-                if ex is None:
-                    continue
-                if entry.is_dir() and not entry.is_symlink():
-                    found[(sdir.name, ex)] = entry
-                elif entry.is_file() and entry.name.endswith(archive.SUFFIX):
-                    found.setdefault((sdir.name, ex), entry)
-    if students:
-        names &= set(students)
-        names |= set(students)
-    wanted = exercises or sorted({ex for (_, ex) in found}) or sorted(slugs)
-    out = []
-    for student in sorted(names):
-        for ex in wanted:
-            if ex not in slugs:
-                raise ValueError(f"no exercise {ex!r}; exercises with checks: {sorted(slugs)}")
-            out.append(
-                Submission(
-                    student,
-                    assignment,
-                    ex,
-                    slugs[ex],
-                    found.get((student, ex)),
-                    stamps.get(student),
-                )
-            )
-    return out
-
-
-def _scrubbed_env(run_id: str, limits: str = "") -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIX)}
-    env.pop(settings.LIMITS_ENV, None)
-    env["SHIPSHAPE_RUN_ID"] = run_id
-    env["SHIPSHAPE_GRADING"] = "1"
-    env["PYTHONPATH"] = str(settings.repo_root())
-    if limits:
-        env[settings.LIMITS_ENV] = limits
-    return env
-
-
-def default_limits(jobs: int) -> str:
-    """Ceilings per graded container: 2 GiB, the host's cores shared by the jobs, 512 pids."""
-    cpus = max(0.5, (os.cpu_count() or 1) / max(1, jobs))
-    return f"memory=2g,cpus={cpus:g},pids=512,logs=10m"
-
-
-#: The memory ceiling where an exercise judges limits: above every answer the tasks accept.
-JUDGED_MEMORY = "4g"
-
-
-def limits_for(exercise: str, limits: str) -> str:
-    """The ceilings for one exercise.
-
-    A check module that judges the learner's own memory or CPU limits says so with
-    ``JUDGES_LIMITS = True``. There a ceiling must sit above every correct answer, or it would
-    pass a missing limit or clamp a right one: memory stays bounded at :data:`JUDGED_MEMORY`
-    (a stack without limits still reads as wrong: above what the task asks), CPUs are not
-    capped, and the process cap stays.
-    """
-    from ..checks import find_module
-
-    if getattr(find_module(exercise), "JUDGES_LIMITS", False):
-        kept = [p for p in limits.split(",") if p.strip().startswith(("pids", "logs"))]
-        return ",".join([f"memory={JUDGED_MEMORY}", *kept])
-    return limits
-
-
-def materialise(sub: Submission, dest: Path) -> tuple[Path, dict[str, Any]]:
-    """Copy or unpack a submission into ``dest``; return (exercise folder, manifest)."""
-    assert sub.source is not None
-    if sub.source.is_dir():
-        files, _refused = archive.folder_files(sub.source)
-        if len(files) > archive.MAX_FILES:
-            raise archive.SubmissionError(
-                f"{len(files)} files; a submission holds at most {archive.MAX_FILES}."
-            )
-        folder = dest / sub.slug
-        total = 0
-        for rel, p in files.items():
-            total += p.stat().st_size
-            if total > archive.MAX_TOTAL_BYTES:
-                raise archive.SubmissionError(
-                    f"more than {archive.MAX_TOTAL_BYTES / 1e6:.0f} MB of files."
-                )
-            target = folder / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(p, target)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder, {}
-    manifest = archive.safe_extract(sub.source, dest)
-    kids = [p for p in dest.iterdir() if p.is_dir()]
-    folder = dest / sub.slug if (dest / sub.slug).is_dir() else (kids[0] if kids else dest)
-    return folder, manifest
-
-
-def vet(folder: Path) -> tuple[list[policy.Violation], list[str]]:
-    """The policy step: (violations, port rewrites applied to the copy)."""
-    violations: list[policy.Violation] = []
-    for p in sorted(folder.rglob("Dockerfile*"))[:20]:
-        if p.is_file():
-            text = p.read_text(errors="replace")
-            violations += policy.dockerfile_violations(text, str(p.relative_to(folder)))
-    rewrites: list[str] = []
-    for name in COMPOSE_FILES:
-        f = folder / name
-        if not f.is_file():
-            continue
-        try:
-            raw = yaml.safe_load(f.read_text(errors="replace"))
-        except yaml.YAMLError:
-            continue  # not a policy matter: the check reports the broken file
-        if not isinstance(raw, dict):
-            continue
-        found = policy.compose_violations(raw, folder)
-        violations += [policy.Violation(v.rule, f"{name}: {v.where}", v.message) for v in found]
-        if not found:
-            changes, new = policy.rewrite_published_ports(raw)
-            if changes:
-                f.write_text(yaml.safe_dump(new, sort_keys=False))
-                rewrites += changes
-    return violations, rewrites
-
-
-def _resolved_violations(folder: Path, env: dict[str, str]) -> list[policy.Violation]:
-    """Judge the model Compose itself resolves (extends, anchors, interpolation)."""
-    from .. import engine
-
-    cmd = engine.compose_command()
-    if not cmd or not any((folder / n).is_file() for n in COMPOSE_FILES):
-        return []
-    try:
-        r = subprocess.run(
-            [*cmd, "--project-directory", str(folder), "config", "--format", "json"],
-            cwd=folder,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    except subprocess.TimeoutExpired:
-        return []
-    if r.returncode != 0:
-        return []  # the check reports the broken file with its own hint
-    try:
-        model = json.loads(r.stdout)
-    except ValueError:
-        return []
-    return [
-        policy.Violation(v.rule, f"resolved: {v.where}", v.message)
-        for v in policy.compose_violations(model, folder)
-    ]
-
-
-def _run_check(
-    exercise: str, folder: Path, run_id: str, timeout_s: float, limits: str = ""
-) -> tuple[str, dict[str, Any] | None, str]:
-    """(status, report dict, message) of one check process, killed at the deadline."""
-    env = _scrubbed_env(run_id, limits_for(exercise, limits))
-    cmd = [sys.executable, "-m", "helpers", "check", exercise, "--path", str(folder), "--json"]
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=str(settings.repo_root()),
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=max(1.0, timeout_s))
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        return "timeout", None, f"the check did not finish within {timeout_s:.0f} s"
-    try:
-        report = json.loads(out)
-    except ValueError:
-        tail = (err or out).strip().splitlines()[-5:]
-        return "error", None, "the check process failed: " + " | ".join(tail)
-    if report.get("error"):
-        return "error", report, f"could not run: {report['error']}"
-    return "completed", report, ""
-
-
-def run_processes(run_id: str) -> list[int]:
-    """Pids of processes started for ``run_id`` (found by ``SHIPSHAPE_RUN_ID`` in /proc).
-
-    A grader killed with SIGKILL cannot stop its check process or the Compose commands that
-    process started; they carry the run id in their environment, so the next grader finds them.
-    """
-    needle = f"SHIPSHAPE_RUN_ID={run_id}".encode()
-    out = []
-    for d in Path("/proc").glob("[0-9]*"):
-        try:
-            env = (d / "environ").read_bytes()
-        except OSError:
-            continue
-        if needle in env.split(b"\0") and int(d.name) != os.getpid():
-            out.append(int(d.name))
-    return out
-
-
-def _sweep(run_id: str) -> None:
-    """Stop every process of ``run_id``, then remove its containers, networks, volumes, images."""
-    from .. import engine
-
-    for pid in run_processes(run_id):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(Exception):
-        engine.clean(run=run_id)
 
 
 def _title(exercise: str) -> str:
@@ -398,6 +146,7 @@ class Grader:
         left = self.book.inflight()
         for run_id in left:
             _sweep(run_id)
+            shutil.rmtree(self.book.workdir(run_id, create=False), ignore_errors=True)
             self.book.clear_inflight(run_id)
         return left
 
@@ -458,7 +207,7 @@ class Grader:
         result["sha256"] = (
             archive.sha256_file(sub.source) if sub.source.is_file() else result["key"]
         )
-        tmp = Path(tempfile.mkdtemp(prefix="shipshape-grade-"))
+        tmp = self.book.workdir(run_id)
         self.book.mark_inflight(run_id)
         try:
             try:
@@ -480,7 +229,7 @@ class Grader:
                     return self._finish(result, t0)
             violations, rewrites = vet(folder)
             if not violations:
-                violations = _resolved_violations(folder, _scrubbed_env(run_id))
+                violations = resolved_violations(folder, _scrubbed_env(run_id))
             if violations:
                 result.update(
                     status="rejected",

@@ -112,7 +112,7 @@ def test_small_class_every_status(base_images, tmp_path: Path) -> None:
     dee = got[("dee", "00")]
     assert dee["limits"].startswith("memory=2g") and dee["report"]["results"]
     assert_nothing_left(got)
-    assert not list(Path("/tmp").glob("shipshape-grade-*"))
+    assert not list((out / ".work").glob("*"))  # the graded copies are gone
     # a second run grades nothing: every result key is unchanged
     again = grade(subs, out)  # the due date is kept in the gradebook
     assert "graded 0" in again.stdout and results(out) == got
@@ -153,6 +153,7 @@ def test_sigkill_mid_run_loses_nothing(base_images, tmp_path: Path) -> None:
     assert not runner.run_processes(killed_run)
     assert not {k: v for k, v in engine.leftovers(run=killed_run).items() if v}
     assert not list(inflight.glob("*"))
+    assert not list((out / ".work").glob("*"))  # the killed run's copy was swept too
     assert_nothing_left(got)
     rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8")))
     assert sorted(row["student_id"] for row in rows) == ["ada", "bob", "cy"]
