@@ -156,8 +156,7 @@ class DoctorReport:
         return display.doctor_html(self)
 
 
-MIN_API = (1, 41)
-MIN_FREE_BYTES = 8 * 1024**3
+MIN_API = (1, 44)  # HEALTHCHECK --start-interval (lessons 03, 05; exercise 05)
 
 
 def doctor() -> DoctorReport:
@@ -187,8 +186,10 @@ def doctor() -> DoctorReport:
         DoctorItem(
             "api version",
             api_ok,
-            f"API {api} (need >= {MIN_API[0]}.{MIN_API[1]}; 1.44+ adds HEALTHCHECK --start-interval)",
-            "Upgrade Docker Engine (scripts/install-engine.sh installs Engine 26).",
+            f"API {api} (need >= {MIN_API[0]}.{MIN_API[1]}: `start_interval` in health checks, "
+            "used by lessons 03 and 05 and exercise 05)",
+            "Upgrade to Docker Engine 25 or newer (Docker Desktop 4.27 or newer); on Linux "
+            "scripts/install-engine.sh installs Engine 26.",
         )
     )
     compose = compose_command()
@@ -222,11 +223,64 @@ def doctor() -> DoctorReport:
             "Enable the memory cgroup (kernel cmdline cgroup_enable=memory) for OOM lessons.",
         )
     )
-    rep.items.append(
+    rep.items.extend(capacity_items(info))
+    return rep
+
+
+MIN_CPUS = 2
+MIN_ENGINE_MEMORY = 4 * 1024**3
+WARN_FREE_BYTES = 10 * 1000**3
+
+
+def capacity_items(info: dict[str, Any]) -> list[DoctorItem]:
+    """Warnings (not failures) about what this engine can hold, each saying what won't work.
+
+    ``info`` is the engine's ``docker info``.
+
+    Example:
+        >>> items = capacity_items({"NCPU": 1, "MemTotal": 2 * 1024**3,
+        ...                         "DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]],
+        ...                         "DockerRootDir": "/"})
+        >>> [(i.name, i.ok) for i in items][:3]
+        [('cpus', False), ('engine memory', False), ('image store', False)]
+    """
+    ncpu = int(info.get("NCPU") or 0)
+    mem = int(info.get("MemTotal") or 0)
+    items = [
         DoctorItem(
-            "cpus / memory",
-            True,
-            f"{info.get('NCPU')} CPUs, {info.get('MemTotal', 0) / 1024**3:.1f} GiB for containers",
+            "cpus",
+            ncpu >= MIN_CPUS,
+            f"{ncpu} CPUs for containers (the course expects {MIN_CPUS})",
+            "With fewer than 2 CPUs, exercise 05's `cpus: \"2\"` limit is refused by the engine "
+            "and lesson 05's throttling demo and the benchmarks in 13 read differently. Give "
+            "Docker Desktop more CPUs (Settings > Resources).",
+            required=False,
+        ),
+        DoctorItem(
+            "engine memory",
+            mem >= MIN_ENGINE_MEMORY,
+            f"{mem / 1024**3:.1f} GiB for containers (the course expects 4 GiB)",
+            "With less, the 2 GB limit of exercise 05 cannot be reached before the host runs "
+            "out, Postgres stacks (05, 10, exercise 07) may be killed by the host rather than "
+            "by their own limits, and pandas builds slow down. Give Docker more memory.",
+            required=False,
+        ),
+    ]
+    driver = dict((k, v) for k, v in (info.get("DriverStatus") or []) if isinstance(k, str))
+    containerd = "containerd" in str(driver.get("driver-type", "")) or str(
+        info.get("Driver", "")
+    ).startswith(("overlayfs", "stargz"))
+    items.append(
+        DoctorItem(
+            "image store",
+            not containerd,
+            f"{'containerd image store' if containerd else 'classic image store'} "
+            f"(storage driver {info.get('Driver', '?')})",
+            "With the containerd image store, image sizes count compressed content and layer "
+            "history reads differently: lesson 01's layer table and waste figures, and the "
+            "size bounds of exercises 01 and 04, may not match the text. Turn it off in "
+            "Docker Desktop (Settings > General > containerd) for the course.",
+            required=False,
         )
     )
     root = info.get("DockerRootDir", "/var/lib/docker")
@@ -236,15 +290,18 @@ def doctor() -> DoctorReport:
     except OSError:  # engine on another machine (Docker Desktop VM): measure here instead
         free = shutil.disk_usage(os.path.expanduser("~")).free
         where = "home"
-    rep.items.append(
+    items.append(
         DoctorItem(
             "free disk",
-            free >= MIN_FREE_BYTES,
-            f"{free / 1024**3:.1f} GiB free at {where} (need {MIN_FREE_BYTES / 1024**3:.0f} GiB)",
-            "Free disk space: `python -m helpers clean --all` removes the course's images.",
+            free >= WARN_FREE_BYTES,
+            f"{free / 1000**3:.1f} GB free at {where} (the course expects 10 GB)",
+            "Base images, replicas and the lessons' builds need about 10 GB: with less, builds "
+            "fail part-way with 'no space left on device'. `python -m helpers clean --all` "
+            "removes the course's images.",
+            required=False,
         )
     )
-    return rep
+    return items
 
 
 def _managed_filter(kind: str | None = None, run: str | None = None) -> dict[str, list[str]]:
