@@ -303,11 +303,15 @@ def checklist_gate(image: str) -> GateRow:
     root = user in ("", "0", "root") or user.startswith(("0:", "root:"))
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
+    from .audit import _probe_text, trivial_probe
+
     problems = []
     if root:
         problems.append("runs as root: add a USER")
     if not has_hc:
         problems.append("no HEALTHCHECK")
+    elif trivial_probe(_probe_text(hc)):
+        problems.append("the HEALTHCHECK cannot fail (it succeeds whatever the app does): probe the app")
     return GateRow(
         "checklist",
         FAIL if problems else PASS,

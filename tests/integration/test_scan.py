@@ -19,7 +19,7 @@ WORKDIR /app
 COPY app.py .
 RUN useradd --uid 10001 app
 USER app
-HEALTHCHECK --interval=10s CMD ["python", "-c", "print('ok')"]
+HEALTHCHECK --interval=10s CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=2)"]
 CMD ["python", "app.py"]
 """
 
@@ -92,6 +92,21 @@ def test_gate_fails_a_baked_in_secret(secret_image, no_vuln_db):
     )
     assert {r.gate for r in res.failed} == {"secrets"}
     assert res.exit_code == gate.EXIT_FAIL
+
+
+def test_gate_rejects_a_probe_that_cannot_fail(tmp_context, base_images):
+    tmp_context.write("app.py", "print('hello')\n")
+    tmp_context.write(
+        "Dockerfile",
+        CLEAN.replace(CLEAN.splitlines()[5], 'HEALTHCHECK CMD ["python", "-c", "print(\'ok\')"]'),
+    )
+    tag = images.temp_tag("scan-trivial-probe", tmp_context)
+    images.build(tmp_context, tag, on_event=None, timeout_s=300)
+    try:
+        row = gate.evaluate(tag, only=("checklist",)).row("checklist")
+    finally:
+        images.remove(tag)
+    assert row.status == "FAIL" and "cannot fail" in row.reason, row
 
 
 def test_gate_fails_an_oversized_image(base_images):
