@@ -553,7 +553,6 @@ def audit_static(folder: str | Path) -> AuditReport:
         item_version_tags(df, compose),
         item_pip_no_cache(df),
         item_apt_clean(df),
-        item_image_scanned(),
     ]
     return rep
 
@@ -615,13 +614,19 @@ def audit_image(rep: AuditReport, image: str) -> AuditReport:
         ms.status = FAIL
         ms.detail += f"; build tools in the final image: {', '.join(found)}"
     ms.evidence["compilers_in_image"] = found
+    # the 13th line is judged only where the report asked for it (see :func:`audit`)
     rep.items = [scan_image_item(image) if i.key == "image_scanned" else i for i in rep.items]
     return rep
 
 
 def audit(folder: str | Path, image: str | None = None) -> AuditReport:
-    """Static audit of ``folder``; with ``image``, refined by what the image really contains."""
+    """The Quick Checklist's 13 lines on ``folder``; with ``image``, refined by what it contains.
+
+    :func:`audit_static` judges the 12 lines that files can settle; the 13th, *image
+    scanned*, needs an image: without one it is reported as not judged.
+    """
     rep = audit_static(folder)
+    rep.items.append(item_image_scanned())
     if image:
         audit_image(rep, image)
     return rep
