@@ -581,7 +581,12 @@ def audit_image(rep: AuditReport, image: str) -> AuditReport:
             else:
                 final[path] = size
     leaked_files = sorted(
-        p for p in final if SECRET_FILES.search(p) and not p.startswith(("usr/", "etc/ssl"))
+        p
+        for p in final
+        if SECRET_FILES.search(p)
+        and not p.startswith(("usr/", "etc/ssl"))
+        # installed packages ship public CA bundles (pip's and certifi's cacert.pem), not secrets
+        and "/site-packages/" not in f"/{p}"
     )
     secret_env = _secret_envs(env)
     it = rep.get("no_secrets")
