@@ -151,11 +151,18 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
         timeout=120_000, polling=500,
     )
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(
-        f"(() => {{ const s = ({STATE_JS})(); return s && (s.errors.length > 0 || "
-        "(s.executed === s.cells && s.kernel === 'idle')); })",
-        timeout=timeout_s * 1000, polling=1000,
-    )
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"(() => {{ const s = ({STATE_JS})(); return s && (s.errors.length > 0 || "
+            "(s.executed === s.cells && s.kernel === 'idle')); })",
+            timeout=timeout_s * 1000, polling=1000,
+        )
+    except PlaywrightTimeout:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{Path(notebook).stem}_timeout.png"))
+        pytest.fail(f"{notebook}: not finished after {timeout_s:.0f} s: {page.evaluate(STATE_JS)}")
     state = page.evaluate(STATE_JS)
     assert not state["errors"], f"{notebook}: {state['errors']}"
     assert state["executed"] == state["cells"], state
@@ -189,7 +196,7 @@ def test_checklist_widget_ticks_and_switches_projects(lab, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        open_and_run_all(page, base, token, "12_checklist.ipynb", timeout_s=900)
+        open_and_run_all(page, base, token, "12_checklist.ipynb", timeout_s=600)
         header = page.locator(".widget-html", has_text=re.compile(r"\d+/\d+ items pass")).first
         header.wait_for(timeout=60_000)
         header.scroll_into_view_if_needed()
