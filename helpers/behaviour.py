@@ -16,7 +16,7 @@ Example:
     >>> hc = HealthConfig(test=["CMD", "true"], interval_s=2.0, timeout_s=1.0, retries=3,
     ...                   start_period_s=5, start_interval_s=0.5)
     >>> hc.unhealthy_bound_s(slack_s=5)
-    12.0
+    14.0
 """
 
 from __future__ import annotations
@@ -114,8 +114,13 @@ class HealthConfig:
         return " ".join(self.test[1:])
 
     def unhealthy_bound_s(self, slack_s: float = 5.0) -> float:
-        """The longest a fault may go unnoticed: ``interval * retries + timeout + slack``."""
-        return self.interval_s * self.retries + self.timeout_s + slack_s
+        """The longest a fault may go unnoticed: ``retries * (interval + timeout) + slack``.
+
+        Probes run one at a time: the next starts ``interval`` after the previous one ended
+        (or timed out), so each failing probe costs at most ``interval + timeout``. A
+        container that never became healthy also has its ``start_period`` to add.
+        """
+        return self.retries * (self.interval_s + self.timeout_s) + slack_s
 
     def healthy_bound_s(self, warmup_s: float = 0.0, slack_s: float = 10.0) -> float:
         """A generous deadline for ``starting -> healthy`` under these settings."""

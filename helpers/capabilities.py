@@ -172,8 +172,10 @@ def amend_doctor(report: Any, client: Any) -> None:
             if item.name == "memory cgroup":
                 item.required = False
                 item.fix = WHAT_TO_DO
+    from .doctor import DoctorItem
+
     report.items.append(
-        engine.DoctorItem(
+        DoctorItem(
             "limits enforced",
             cap.enforced,
             cap.message()

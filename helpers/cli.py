@@ -18,9 +18,9 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from . import engine
+    from . import doctor as preflight
 
-    rep = engine.doctor()
+    rep = preflight.doctor()
     _print_json(rep.to_dict()) if args.json else print(rep)
     if not rep.ok:
         engine_item = rep.items[0]
@@ -68,6 +68,27 @@ def cmd_check(args: argparse.Namespace) -> int:
     if rep.error:
         return 2
     return 0 if rep.passed else 1
+
+
+def cmd_solution(args: argparse.Namespace) -> int:
+    from . import starters
+
+    print(
+        f"warning: this is the reference answer to exercise {args.exercise}. Reading it before "
+        "you have tried the exercise yourself skips the part that teaches.",
+        file=sys.stderr,
+    )
+    diff = starters.solution_diff(args.exercise)
+    print(diff or "your folder already matches the reference solution")
+    return 0
+
+
+def cmd_learner_copy(args: argparse.Namespace) -> int:
+    from . import starters
+
+    out = starters.learner_copy(args.dest)
+    print(f"learner copy (no solutions/) written to {out}")
+    return 0
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -284,6 +305,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--path", help="the folder to check (default exercises/NN_*)")
     c.add_argument("--json", action="store_true")
     c.set_defaults(fn=cmd_check)
+    so = sub.add_parser("solution", help="show a reference solution as a diff against your folder")
+    so.add_argument("exercise", help="exercise number, e.g. 01")
+    so.set_defaults(fn=cmd_solution)
+    lc = sub.add_parser("learner-copy", help="copy the course without solutions/ (instructors)")
+    lc.add_argument("dest", help="a new, empty folder")
+    lc.set_defaults(fn=cmd_learner_copy)
     a = sub.add_parser(
         "audit", help="the Quick Checklist on a project folder (Dockerfile, compose)"
     )
@@ -372,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))
-    except (EngineUnavailable, CheckCannotRun, FileNotFoundError) as exc:
+    except (EngineUnavailable, CheckCannotRun, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

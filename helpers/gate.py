@@ -299,6 +299,7 @@ def checklist_gate(image: str) -> GateRow:
 
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
+
     problems = []
     if root:
         problems.append("runs as root: add a USER")

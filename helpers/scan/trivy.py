@@ -44,10 +44,11 @@ def vuln_db(cache_dir: Path | None = None) -> VulnDB:
             updated = None
         return VulnDB(True, d, f"Trivy database found in {d}", updated)
     how = (
-        f"No Trivy vulnerability database in {d}. Trivy downloads it from a container "
-        "registry this machine cannot reach, so the vulnerability scan was NOT run. For an offline "
-        f"room: on a machine with network run `trivy image --download-db-only --cache-dir DIR`, "
-        f"copy DIR here and set {TRIVY_CACHE_ENV}=DIR."
+        f"No Trivy vulnerability database in {d}, so the vulnerability scan was NOT run (the "
+        "course never downloads one in the middle of a scan: without network that would hang). "
+        "With network, `trivy image --download-db-only` fetches it once (from a container "
+        "registry). For an offline room: on a machine with network run `trivy image "
+        f"--download-db-only --cache-dir DIR`, copy DIR here and set {TRIVY_CACHE_ENV}=DIR."
     )
     return VulnDB(False, d, how)
 

@@ -134,3 +134,44 @@ def test_hadolint_agrees_with_the_static_items(name):
     for item in rep.items:
         if item.status == FAIL and item.rule and item.key != "non_root":
             assert set(item.rule.split("/")) & found, (name, item.key, found)
+
+
+def _project(tmp_path, cmd, files=None, compose=None):
+    (tmp_path / "Dockerfile").write_text(f"FROM python:3.11-slim\nCOPY . .\n{cmd}\n")
+    for name, text in (files or {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    if compose:
+        (tmp_path / "compose.yaml").write_text(compose)
+    return audit_static(tmp_path).get("graceful_shutdown")
+
+
+def test_exec_form_alone_is_not_graceful(tmp_path):
+    item = _project(tmp_path, 'CMD ["python", "app.py"]', {"app.py": "print('hi')\n"})
+    assert item.status == FAIL and "no SIGTERM handler" in item.detail
+    assert "init: true" in item.hint
+
+
+def test_exec_form_with_a_handler_is_graceful(tmp_path):
+    app = "import signal, sys\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n"
+    item = _project(tmp_path, 'CMD ["python", "app.py"]', {"app.py": app})
+    assert item.status == PASS and "app.py" in item.detail
+
+
+def test_exec_form_under_an_init_is_graceful(tmp_path):
+    compose = "services:\n  app:\n    build: .\n    init: true\n"
+    item = _project(tmp_path, 'CMD ["python", "app.py"]', {"app.py": "print('hi')\n"}, compose)
+    assert item.status == PASS and "init" in item.detail
+    (tmp_path / "t").mkdir()
+    tini = _project(tmp_path / "t", 'ENTRYPOINT ["tini", "--", "python", "app.py"]')
+    assert tini.status == PASS
+
+
+def test_the_scan_item_is_not_judged_without_an_image():
+    from helpers.audit import audit
+
+    rep = audit(FIX / "prod_etl")
+    assert len(rep.items) == 13 and rep.ok  # not judged is not a failure
+    item = rep.get("image_scanned")
+    assert item.status == NA and "--image" in item.detail
+    assert len(audit_static(FIX / "prod_etl").items) == 12  # files alone settle 12 lines
