@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 def doctor() -> Any:
     """Preflight report (renders as a table in a notebook)."""
-    from .doctor import doctor as _doctor
+    from .preflight import doctor as _doctor
 
     return _doctor()
 

@@ -172,7 +172,7 @@ def amend_doctor(report: Any, client: Any) -> None:
             if item.name == "memory cgroup":
                 item.required = False
                 item.fix = WHAT_TO_DO
-    from .doctor import DoctorItem
+    from .preflight import DoctorItem
 
     report.items.append(
         DoctorItem(

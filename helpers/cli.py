@@ -18,7 +18,7 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from . import doctor as preflight
+    from . import preflight
 
     rep = preflight.doctor()
     _print_json(rep.to_dict()) if args.json else print(rep)

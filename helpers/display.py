@@ -12,7 +12,7 @@ from . import render
 from .findings import human_bytes
 
 if TYPE_CHECKING:
-    from .doctor import DoctorReport
+    from .preflight import DoctorReport
     from .findings import Report
     from .images import BuildEvent
 

@@ -1,8 +1,8 @@
 """Preflight ("doctor"): is this engine ready for the course, and what will not work if not.
 
 Example:
-    >>> from helpers import doctor as d
-    >>> d.MIN_API
+    >>> from helpers import preflight
+    >>> preflight.MIN_API
     (1, 44)
 """
 
