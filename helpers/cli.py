@@ -225,11 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from .checks.base import CheckCannotRun
     from .engine import EngineUnavailable
+    from .pkgcache import PackageCacheError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))
-    except (EngineUnavailable, CheckCannotRun, FileNotFoundError) as exc:
+    except (EngineUnavailable, CheckCannotRun, FileNotFoundError, PackageCacheError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
