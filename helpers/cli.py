@@ -395,11 +395,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from .checks.base import CheckCannotRun
     from .engine import EngineUnavailable
+    from .pkgcache import PackageCacheError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args))
-    except (EngineUnavailable, CheckCannotRun, FileNotFoundError, FileExistsError) as exc:
+    except (
+        EngineUnavailable,
+        CheckCannotRun,
+        FileNotFoundError,
+        FileExistsError,
+        PackageCacheError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -197,17 +197,36 @@ def _pidfile(name: str) -> Path:
     return state_dir() / f"{name}.pid"
 
 
+def _group(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of process group ``pgid`` that belong to our state dir.
+
+    Each server starts in its own session, so its process group is its first pid; a server
+    that forks (apt-cacher-ng can) keeps its children in that group.
+    """
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid and str(state_dir()) in cmd:
+            out.append(int(d.name))
+    return out
+
+
 def _alive(name: str) -> int | None:
-    """The pid of our server ``name`` if it runs (checked against its command line)."""
+    """The process group of our server ``name`` if any of it runs."""
     pf = _pidfile(name)
     if not pf.is_file():
         return None
     try:
-        pid = int(pf.read_text().strip())
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except (OSError, ValueError):
+        pgid = int(pf.read_text().strip())
+    except ValueError:
         return None
-    return pid if str(state_dir()) in cmd else None
+    return pgid if _group(pgid) else None
 
 
 def _spawn(name: str, args: list[str], env: dict[str, str]) -> int:
@@ -330,6 +349,8 @@ def start(
             # apt-cacher-ng 3.7 now and then exits at once on a fresh cache folder: once more
             retries -= 1
             codes[_reap("apt-cacher-ng")] = None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(_pidfile("apt-cacher-ng").read_text()), signal.SIGKILL)
             _spawn("apt-cacher-ng", acng, env)
             continue
         if dead:
@@ -360,16 +381,18 @@ def stop(timeout_s: float = 20.0) -> list[str]:
         if pid is None:
             _pidfile(name).unlink(missing_ok=True)
             continue
-        os.kill(pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)  # the whole group: forked helpers too
         end = time.monotonic() + timeout_s
         while time.monotonic() < end and _alive(name) is not None:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-            if not Path(f"/proc/{pid}").exists():
-                break
             time.sleep(0.1)  # polling interval of a deadline-bounded wait
         if _alive(name) is not None:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
         _pidfile(name).unlink(missing_ok=True)
         stopped.append(name)
     return stopped

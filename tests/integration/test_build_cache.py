@@ -131,3 +131,26 @@ def test_reused_cache_entry_is_refreshed_without_dangling_images(
         filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
     )
     assert not dangling
+
+
+def test_a_recheck_judges_the_changed_code_never_the_cached_image(tmp_path, base_images):
+    """A real check, three times on one folder: pass, break one file (fail), fix it (pass)."""
+    from helpers import check
+    from tests.conftest import solution_copy
+
+    folder = solution_copy("00_warmup", tmp_path / "ex00")
+    greeting = "it prints the greeting"
+    first = check("00", path=folder)
+    assert first.passed, str(first)
+    greet = folder / "greet.py"
+    good = greet.read_text()
+    greet.write_text(good.replace("hello from shipshape", "hello from a stale cache?"))
+    broken = check("00", path=folder)  # the layers before COPY greet.py come from the cache
+    assert {r.name for r in broken.failed()} == {greeting}, str(broken)
+    assert "hello from a stale cache?" in next(
+        r for r in broken.results if r.name == greeting
+    ).message + str(next(r for r in broken.results if r.name == greeting).evidence)
+    greet.write_text(good)
+    again = check("00", path=folder)
+    assert again.passed, str(again)
+    assert [e for e in images.cache_entries() if e["exercise"] == "00"]  # it was kept as cache

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,13 @@ pytestmark = [pytest.mark.docker]
 
 def _context(ctx) -> None:
     ctx.write("Dockerfile", "FROM debian:bookworm-slim\nRUN echo built > /x\n")
+
+
+def _cmdline(d: Path) -> str:
+    try:
+        return (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _free_port() -> int:
@@ -98,5 +106,15 @@ def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_conte
     finally:
         stopped = pkgcache.stop()
     assert set(stopped) == {"devpi", "apt-cacher-ng"}
+    state = str(tmp_path / "state")
+    left = [
+        d.name
+        for d in Path("/proc").iterdir()
+        if d.name.isdigit()
+        and state in _cmdline(d)
+        and (d / "stat").is_file()
+        and _cmdline(d)  # zombies have none
+    ]
+    assert not left, left  # no server process (nor a forked helper of one) outlives stop()
     with pytest.raises(images.BuildError, match="does not answer"):
         images.build(tmp_context, "shipshape-test/pkgcache-up:1", on_event=None, timeout_s=60)
