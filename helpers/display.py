@@ -12,9 +12,9 @@ from . import render
 from .findings import human_bytes
 
 if TYPE_CHECKING:
-    from .preflight import DoctorReport
     from .findings import Report
     from .images import BuildEvent
+    from .preflight import DoctorReport
 
 GREEN, RED, AMBER = render.GREEN, render.RED, render.AMBER
 __all__ = [
