@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from helpers import baseimages, check, engine, images, pkgcache, settings
+from helpers import baseimages, cacheserver, check, engine, images, pkgcache, settings
 from helpers.checks import materialized
 
 ROOT = settings.repo_root()
@@ -53,7 +53,7 @@ def tx_bytes(iface: str) -> int:
 
 
 def cache_bytes() -> int:
-    s = pkgcache.status()
+    s = cacheserver.status()
     return int(s["pip_cached_bytes"]) + int(s["apt_cached_bytes"])
 
 
@@ -89,8 +89,8 @@ def run_builds(mode: str, iface: str, rows: list[tuple]) -> None:
 
 def offline_proof() -> list[tuple[str, str, bool]]:
     """Every solution checked with the cache's upstream at a dead loopback port."""
-    pkgcache.stop()
-    pkgcache.start(pip_port=PIP_PORT, apt_port=APT_PORT, upstream_proxy=DEAD_UPSTREAM)
+    cacheserver.stop()
+    cacheserver.start(pip_port=PIP_PORT, apt_port=APT_PORT, upstream_proxy=DEAD_UPSTREAM)
     out = []
     for folder in sorted(p for p in (ROOT / "solutions").iterdir() if p.is_dir()):
         ex = folder.name[:2]
@@ -128,24 +128,24 @@ def main() -> None:
         if not args.proof_only:
             set_mode(False)
             run_builds("no cache", iface, rows)
-        pkgcache.start(pip_port=PIP_PORT, apt_port=APT_PORT)
+        cacheserver.start(pip_port=PIP_PORT, apt_port=APT_PORT)
         set_mode(True)
         if not args.proof_only:
             run_builds("cold cache", iface, rows)
             run_builds("warm cache", iface, rows)
         if args.offline_proof or args.proof_only:
             t0 = time.monotonic()
-            warmed = pkgcache.warm()  # every starter's and solution's installs, once
+            warmed = cacheserver.warm()  # every starter's and solution's installs, once
             bad = [r for r in warmed if not r["ok"] and r["folder"].startswith("solutions")]
             print(
                 f"  warm: {len(warmed)} builds in {time.monotonic() - t0:.0f} s; solutions failed: {bad}"
             )
             proof = offline_proof()
-        size = pkgcache.export(state.parent / f"{state.name}.tar.gz")
+        size = cacheserver.export(state.parent / f"{state.name}.tar.gz")
         print(f"\nexported cache: {size['bytes'] / 1e6:.1f} MB ({size['path']})")
         Path(size["path"]).unlink()
     finally:
-        pkgcache.stop()
+        cacheserver.stop()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-from helpers import check, engine, images, settings
+from helpers import buildcache, check, engine, settings
 from helpers.checks import materialized
 
 #: exercise, solution folder, file that gets the one-line code change
@@ -86,7 +86,7 @@ def main() -> None:
                 with materialized(root / "solutions" / slug) as src:
                     shutil.copytree(src, folder)
                 os.environ[settings.BUILD_CACHE_ENV] = flag
-                images.clear_cache(exercise=ex)
+                buildcache.clear_cache(exercise=ex)
                 steps = [("first check", False)]
                 if mode == "after":
                     steps.append(("again, unchanged", False))

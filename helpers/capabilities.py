@@ -158,29 +158,3 @@ def require_memory_limits(client: Any | None = None) -> None:
     cap = memory_limits(client)
     if not cap.enforced:
         raise CheckCannotRun(f"{cap.message()}. {WHAT_TO_DO}")
-
-
-def amend_doctor(report: Any, client: Any) -> None:
-    """Add the measured "limits enforced" item to a doctor report.
-
-    On a rootless engine whose limits are off, the engine's "memory cgroup" item stops being a
-    failure (the course runs; only the limit lessons cannot) and its fix says what is true.
-    """
-    cap = memory_limits(client)
-    if not cap.enforced and cap.rootless:
-        for item in report.items:
-            if item.name == "memory cgroup":
-                item.required = False
-                item.fix = WHAT_TO_DO
-    from .preflight import DoctorItem
-
-    report.items.append(
-        DoctorItem(
-            "limits enforced",
-            cap.enforced,
-            cap.message()
-            + ("; CPU limits are not enforced either" if cap.rootless and not cap.enforced else ""),
-            WHAT_TO_DO,
-            required=False,
-        )
-    )

@@ -32,7 +32,7 @@ OWNER_LABEL = f"{LABEL_PREFIX}.owner"
 REPLICA_OF_LABEL = f"{LABEL_PREFIX}.replica.of"
 KIND_TEMP = "temp"
 KIND_BASE = "base-replica"
-#: Layer cache a check leaves behind (see :func:`helpers.images.keep_as_cache`): kept by
+#: Layer cache a check leaves behind (see :func:`helpers.buildcache.keep_as_cache`): kept by
 #: :func:`clean`, removed by ``clean(include_base=True)`` (``clean --all``).
 KIND_CACHE = "cache"
 EXERCISE_LABEL = f"{LABEL_PREFIX}.exercise"

@@ -13,13 +13,11 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from . import engine, settings
 from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; names kept here
@@ -32,12 +30,9 @@ from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; nam
     layer_files,
     layers,
 )
+from .stages import _tag_stage_leftovers, remove_stage_images
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-STEP_IMAGE_RE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$", re.M)
-#: The classic builder keeps each earlier stage's last image, untagged and carrying its base
-#: image's labels. Builds tag those under this repository so they can be found and removed.
-STAGE_REPO = f"{engine.TAG_PREFIX}stage"
 
 
 class BuildError(RuntimeError):
@@ -244,70 +239,6 @@ def build(
     )
 
 
-def _ancestry(image_id: str) -> set[str]:
-    api = engine.client().api
-    seen: set[str] = set()
-    cur = image_id
-    while cur and cur not in seen:
-        seen.add(cur)
-        try:
-            cur = api.inspect_image(cur).get("Parent") or ""
-        except Exception:
-            break
-    return {i.split(":")[-1][:12] for i in seen}
-
-
-def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
-    """Tag the last image of every earlier build stage, so removing the result removes them.
-
-    Multi-stage builds with the classic builder leave one untagged image per earlier stage
-    (the stage's last step). They are not in the result's parent chain, so ``docker rmi`` of
-    the result keeps them, and they carry the base image's labels, not ours.
-    """
-    ids = STEP_IMAGE_RE.findall(log)
-    keep = _ancestry(image_id)
-    side = [i for i in dict.fromkeys(ids) if i not in keep]
-    if not side:
-        return []
-    api = engine.client().api
-    parents = set()
-    for i in side:
-        try:
-            parents.add((api.inspect_image(i).get("Parent") or "").split(":")[-1][:12])
-        except Exception:
-            continue
-    leaves = [i for i in side if i not in parents]
-    tags = []
-    for n, short in enumerate(leaves):
-        try:
-            if api.inspect_image(short).get("RepoTags"):
-                continue  # tagged by someone: not ours to track
-            repo = _stage_repo(image_id)
-            api.tag(short, repo, tag=f"stage{n}")
-            tags.append(f"{repo}:stage{n}")
-        except Exception:
-            continue
-    return tags
-
-
-def _stage_repo(image_id: str) -> str:
-    """``shipshape-stage/<run id>-<result id>``: findable by run (clean) and by result (remove)."""
-    return f"{STAGE_REPO}/{engine.RUN_ID.lower()}-{image_id.split(':')[-1][:12]}"
-
-
-def remove_stage_images(image_id: str) -> None:
-    """Remove the tagged earlier-stage images of the build that produced ``image_id``."""
-    c = engine.client()
-    short = image_id.split(":")[-1][:12]
-    for im in c.images.list(name=f"{STAGE_REPO}/*"):
-        if not any(t.split(":")[0].endswith(f"-{short}") for t in im.tags):
-            continue
-        try:
-            c.images.remove(im.id, force=True)
-        except Exception:
-            continue
-
-
 def _explain_build_error(msg: str, step: str | None) -> str:
     low = msg.lower()
     if "dockerfile parse error" in low or "unknown instruction" in low:
@@ -378,6 +309,8 @@ def remove(image: str) -> bool:
     ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     if settings.build_cache_enabled() and im.labels.get(engine.EXERCISE_LABEL):
+        from .buildcache import _drop_entry, cache_entries, keep_as_cache
+
         # the cache is an optimisation: the removal below must happen whatever it does
         try:
             keep_as_cache(im.id, im.labels[engine.EXERCISE_LABEL])
@@ -400,175 +333,3 @@ def remove(image: str) -> bool:
     except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too
         remove_stage_images(im.id)
     return True
-
-
-# -- layer reuse across checks ---------------------------------------------------------
-#
-# With the classic builder the layer cache *is* the chain of intermediate images under a
-# built image: remove the image and the next build starts from nothing. keep_as_cache()
-# keeps that chain alive with a one-LABEL child image tagged ``shipshape-cache/ex<NN>:<id>``
-# (kind=cache), so temp tags still go and the intermediates stay hidden (untagged images with
-# children are not listed). The cache is content-addressed exactly like ``docker build``:
-# a changed Dockerfile line or file misses from that step on. Bounded per exercise
-# (SHIPSHAPE_BUILD_CACHE_KEEP) and in total (SHIPSHAPE_BUILD_CACHE_MAX_GB); oldest go first.
-# ``clean`` keeps it, ``clean --all`` removes it.
-
-CACHE_GROUP_LABEL = f"{engine.LABEL_PREFIX}.cache.group"
-CACHE_ROLE_LABEL = f"{engine.LABEL_PREFIX}.cache.role"
-CACHE_AT_LABEL = f"{engine.LABEL_PREFIX}.cache.at"
-#: A cached build used again after this many seconds gets a fresh timestamp (eviction is LRU).
-REFRESH_S = 60.0
-
-
-def _stage_ids_of(image_id: str) -> list[tuple[str, str]]:
-    """(stage tag, image id) of the tagged earlier stages of the build of ``image_id``."""
-    short = image_id.split(":")[-1][:12]
-    out = []
-    for im in engine.client().images.list(name=f"{STAGE_REPO}/*"):
-        for t in im.tags:
-            if t.split(":")[0].endswith(f"-{short}"):
-                out.append((t, im.id))
-    return out
-
-
-def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
-    """Build ``FROM <parent>`` + LABEL (classic builder: the child's Parent is ``parent_id``)."""
-    lab = engine.labels(kind=engine.KIND_CACHE, exercise=exercise)
-    lab.update(
-        {CACHE_GROUP_LABEL: group, CACHE_ROLE_LABEL: role, CACHE_AT_LABEL: f"{time.time():.6f}"}
-    )
-    text = f"FROM {parent_id}\nLABEL " + " ".join(f'"{k}"="{v}"' for k, v in lab.items()) + "\n"
-    tag = f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
-    api = engine.client().api
-    new_id = None
-    for chunk in api.build(
-        fileobj=io.BytesIO(text.encode()), tag=tag, rm=True, forcerm=True, decode=True, timeout=120
-    ):
-        if "error" in chunk:
-            raise BuildError(chunk["error"])
-        if isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
-            new_id = chunk["aux"]["ID"]
-    if not new_id:
-        raise BuildError("cache image build returned no id")
-    return new_id
-
-
-def keep_as_cache(image_id: str, exercise: str) -> list[str]:
-    """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
-
-    Returns the cache tags made (empty when this build is cached already). The stage tags
-    of the build are moved under the cache, so removing the result leaves no stage leftovers.
-    """
-    import docker
-
-    c = engine.client()
-    group = image_id.split(":")[-1][:12]
-    made: list[str] = []
-    have = c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]})
-    newest = max((float(im.labels.get(CACHE_AT_LABEL, "0") or 0) for im in have), default=0.0)
-    fresh = time.time() - newest < REFRESH_S
-    roles = {im.labels.get(CACHE_ROLE_LABEL) for im in have} if fresh else set()
-    jobs = [("final", image_id)] + [
-        (f"stage{n}", sid) for n, (_, sid) in enumerate(_stage_ids_of(image_id))
-    ]
-    for role, parent in jobs:
-        if role not in roles:
-            _cache_child(parent, exercise, group, role)
-            made.append(f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}")
-    for stage_tag, _ in _stage_ids_of(image_id):
-        with contextlib.suppress(docker.errors.APIError):
-            c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
-    if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
-        for im in c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]}):
-            if not im.tags:
-                with contextlib.suppress(docker.errors.APIError):
-                    c.images.remove(im.id, noprune=True)
-    evict_cache(exercise)
-    return made
-
-
-def cache_entries() -> list[dict[str, Any]]:
-    """The layer cache, one row per kept build, newest first: exercise, group, tags, at, ids."""
-    groups: dict[str, dict[str, Any]] = {}
-    for im in engine.client().images.list(
-        filters={
-            "label": [f"{engine.MANAGED_LABEL}=true", f"{engine.KIND_LABEL}={engine.KIND_CACHE}"]
-        }
-    ):
-        g = im.labels.get(CACHE_GROUP_LABEL, im.short_id)
-        row = groups.setdefault(
-            g,
-            {
-                "exercise": im.labels.get(engine.EXERCISE_LABEL, "?"),
-                "group": g,
-                "tags": [],
-                "ids": [],
-                "at": 0.0,
-            },
-        )
-        row["tags"] += im.tags
-        row["ids"].append(im.id)
-        row["at"] = max(row["at"], float(im.labels.get(CACHE_AT_LABEL, "0") or 0))
-    return sorted(groups.values(), key=lambda r: r["at"], reverse=True)
-
-
-def _own_bytes(image_id: str, seen: set[str]) -> int:
-    """Bytes of the layers above the last course-independent tagged ancestor (deduplicated)."""
-    total = 0
-    for h in engine.client().api.history(image_id):
-        tags = [t for t in (h.get("Tags") or []) if not t.startswith(engine.CACHE_REPO + "/")]
-        if tags and h.get("Id") != image_id:
-            break  # a base image (python:3.11-slim...): not the cache's bytes
-        hid = h.get("Id") or ""
-        if hid and hid != "<missing>":
-            if hid in seen:
-                continue
-            seen.add(hid)
-        total += int(h.get("Size", 0))
-    return total
-
-
-def cache_bytes(entries: list[dict[str, Any]] | None = None) -> int:
-    """Approximate disk bytes the layer cache holds (its own layers, bases not counted)."""
-    seen: set[str] = set()
-    return sum(_own_bytes(i, seen) for e in (entries or cache_entries()) for i in e["ids"])
-
-
-def _drop_entry(entry: dict[str, Any]) -> None:
-    import docker
-
-    c = engine.client()
-    for i in entry["ids"]:
-        with contextlib.suppress(docker.errors.APIError):
-            # untagging the child deletes its untagged parents no other image needs
-            c.images.remove(i, force=True)
-
-
-def evict_cache(exercise: str | None = None) -> list[str]:
-    """Drop the oldest cached builds beyond the bounds. Returns the dropped groups."""
-    entries = cache_entries()
-    keep = settings.build_cache_keep()
-    dropped = []
-    per: dict[str, int] = {}
-    kept = []
-    for e in entries:  # newest first
-        per[e["exercise"]] = per.get(e["exercise"], 0) + 1
-        if per[e["exercise"]] > keep and (exercise is None or e["exercise"] == exercise):
-            _drop_entry(e)
-            dropped.append(e["group"])
-        else:
-            kept.append(e)
-    limit = settings.build_cache_max_bytes()
-    while len(kept) > 1 and cache_bytes(kept) > limit:
-        e = kept.pop()  # the oldest
-        _drop_entry(e)
-        dropped.append(e["group"])
-    return dropped
-
-
-def clear_cache(exercise: str | None = None) -> int:
-    """Remove the layer cache (of one exercise, or all). Returns how many builds were dropped."""
-    entries = [e for e in cache_entries() if exercise is None or e["exercise"] == exercise]
-    for e in entries:
-        _drop_entry(e)
-    return len(entries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import containers, engine, images
+from helpers import buildcache, containers, engine, images
 from helpers.checks import _size_common as sc
 
 pytestmark = [pytest.mark.docker]
@@ -19,10 +19,10 @@ EX = "97"  # no such exercise: this file's own cache entries
 @pytest.fixture
 def own_cache(docker_client):
     docker_client.images.get("debian:bookworm-slim")  # the only base these tests use
-    images.clear_cache(exercise=EX)
+    buildcache.clear_cache(exercise=EX)
     yield
-    images.clear_cache(exercise=EX)
-    assert not [e for e in images.cache_entries() if e["exercise"] == EX]
+    buildcache.clear_cache(exercise=EX)
+    assert not [e for e in buildcache.cache_entries() if e["exercise"] == EX]
 
 
 def _project(ctx, message: str) -> None:
@@ -49,7 +49,7 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
     assert _output(tag) == "first"
     images.remove(tag)  # what every check does at teardown
     assert not engine.leftovers(run=engine.RUN_ID)["images"]  # the temp tag is gone...
-    kept = [e for e in images.cache_entries() if e["exercise"] == EX]
+    kept = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
     assert len(kept) == 1 and kept[0]["group"] == first.image_id.split(":")[-1][:12]  # ...cached
 
     again = images.build(tmp_context, tag, on_event=None, exercise=EX)
@@ -65,7 +65,7 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
     assert changed.image_id != first.image_id
     assert _output(tag) == "second"  # the verdict follows the change, never the stale image
     images.remove(tag)
-    assert len([e for e in images.cache_entries() if e["exercise"] == EX]) == 2
+    assert len([e for e in buildcache.cache_entries() if e["exercise"] == EX]) == 2
 
 
 def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch):
@@ -76,13 +76,13 @@ def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch
         _project(tmp_context, f"version {n}")
         groups.append(images.build(tmp_context, tag, on_event=None, exercise=EX).image_id[7:19])
         images.remove(tag)
-    kept = [e["group"] for e in images.cache_entries() if e["exercise"] == EX]
+    kept = [e["group"] for e in buildcache.cache_entries() if e["exercise"] == EX]
     assert kept == [groups[2], groups[1]]  # newest first; the oldest was evicted
     engine.clean(run=engine.RUN_ID)  # plain clean keeps the cache
-    assert [e["group"] for e in images.cache_entries() if e["exercise"] == EX] == kept
+    assert [e["group"] for e in buildcache.cache_entries() if e["exercise"] == EX] == kept
     # clean --all would remove it (asked without removing anything of other runs)
     ids = {im.id for im in engine.removable_images(include_cache=True, run=engine.RUN_ID)}
-    assert {i for e in images.cache_entries() if e["exercise"] == EX for i in e["ids"]} <= ids
+    assert {i for e in buildcache.cache_entries() if e["exercise"] == EX for i in e["ids"]} <= ids
 
 
 def test_multi_stage_stages_move_under_the_cache(tmp_context, own_cache, docker_client):
@@ -96,7 +96,7 @@ def test_multi_stage_stages_move_under_the_cache(tmp_context, own_cache, docker_
     assert len(res.stage_images) == 1
     images.remove(tag)
     assert not run_images()  # neither the temp tag nor the stage tag is left as a leak
-    (entry,) = [e for e in images.cache_entries() if e["exercise"] == EX]
+    (entry,) = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
     assert len(entry["ids"]) == 2  # the final image and the builder stage
     again = images.build(tmp_context, tag, on_event=None, exercise=EX)
     assert again.cached_steps == again.steps - 2, again.log  # all but FROM x2 (and LABEL)
@@ -109,7 +109,7 @@ def test_cache_off_removes_everything(tmp_context, own_cache, monkeypatch):
     _project(tmp_context, "off")
     images.build(tmp_context, tag, on_event=None, exercise=EX)
     images.remove(tag)
-    assert not [e for e in images.cache_entries() if e["exercise"] == EX]
+    assert not [e for e in buildcache.cache_entries() if e["exercise"] == EX]
 
 
 def run_images() -> list[str]:
@@ -125,7 +125,7 @@ def test_reused_cache_entry_is_refreshed_without_dangling_images(
     for _ in range(2):
         images.build(tmp_context, tag, on_event=None, exercise=EX)
         images.remove(tag)
-    entries = [e for e in images.cache_entries() if e["exercise"] == EX]
+    entries = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
     assert len(entries) == 1 and len(entries[0]["ids"]) == 1, entries
     dangling = docker_client.images.list(
         filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
@@ -153,4 +153,4 @@ def test_a_recheck_judges_the_changed_code_never_the_cached_image(tmp_path, base
     greet.write_text(good)
     again = check("00", path=folder)
     assert again.passed, str(again)
-    assert [e for e in images.cache_entries() if e["exercise"] == "00"]  # it was kept as cache
+    assert [e for e in buildcache.cache_entries() if e["exercise"] == "00"]  # it was kept as cache

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import images, pkgcache
+from helpers import cacheserver, images, pkgcache
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.docker]
@@ -88,7 +88,7 @@ def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_conte
     monkeypatch.setenv(pkgcache.STATE_ENV, str(tmp_path / "state"))
     pip_port, apt_port = _free_port(), _free_port()
     try:
-        st = pkgcache.start(bind="127.0.0.1", pip_port=pip_port, apt_port=apt_port, timeout_s=180)
+        st = cacheserver.start(bind="127.0.0.1", pip_port=pip_port, apt_port=apt_port, timeout_s=180)
     except pkgcache.PackageCacheError as exc:
         if "not installed" in str(exc) or "Could not install" in str(exc):
             pytest.skip(f"the package cache servers cannot be had here: {exc}")
@@ -104,7 +104,7 @@ def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_conte
         images.build(tmp_context, "shipshape-test/pkgcache-up:1", on_event=None, timeout_s=120)
         images.remove("shipshape-test/pkgcache-up:1")
     finally:
-        stopped = pkgcache.stop()
+        stopped = cacheserver.stop()
     assert set(stopped) == {"devpi", "apt-cacher-ng"}
     state = str(tmp_path / "state")
     left = [

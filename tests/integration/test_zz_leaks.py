@@ -19,9 +19,9 @@ def test_no_managed_resources_left(docker_client):
         assert engine.leftovers() == left, engine.leftovers()
     # The layer cache the checks keep on purpose is not a leak: every image of it is tagged
     # under shipshape-cache/ and bounded; and nothing of this run is left untagged and unused.
-    from helpers import images
+    from helpers import buildcache
 
-    entries = images.cache_entries()
+    entries = buildcache.cache_entries()
     assert all(t.startswith(engine.CACHE_REPO + "/") for e in entries for t in e["tags"])
     per: dict[str, int] = {}
     for e in entries:

@@ -1,0 +1,127 @@
+"""Thin layers the course puts over a present base image, re-tagged under the same name.
+
+- the trust layer: ``PIP_CERT`` pointing at the extra CA bundle ``$SHIPSHAPE_EXTRA_CA_CERTS``
+  names (a TLS-inspecting proxy), so pip in every course build trusts it;
+- the package-cache layer: pip's index and apt's proxy pointing at the local package cache
+  ``$SHIPSHAPE_PACKAGE_CACHE`` names, taken off again when it is unset.
+
+Course Dockerfiles stay unchanged: ``FROM python:3.11-slim`` gets the layers through the tag.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import engine
+
+CA_LABEL = f"{engine.LABEL_PREFIX}.extra-ca"
+PKG_CACHE_LABEL = f"{engine.LABEL_PREFIX}.package-cache"
+PKG_CACHE_PARENT_LABEL = f"{PKG_CACHE_LABEL}.parent"
+APT_CONF = "/etc/apt/apt.conf.d/00shipshape-package-cache"
+
+
+def _get(name: str) -> Any | None:
+    import docker
+
+    try:
+        return engine.client().images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _ca_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def apply_extra_ca(name: str, ca_file: Path) -> bool:
+    """Give ``name`` a trust layer for ``ca_file`` (PIP_CERT), re-tagged under the same name.
+
+    Idempotent: an image that already trusts this exact bundle is left alone. Returns True
+    when a layer was added.
+    """
+    from . import images
+
+    im = _get(name)
+    if im is None:
+        return False
+    digest = _ca_digest(ca_file)
+    if im.labels.get(CA_LABEL) == digest:
+        return False
+    with tempfile.TemporaryDirectory(prefix="shipshape-ca-") as tmp:
+        Path(tmp, "extra-ca.pem").write_bytes(ca_file.read_bytes())
+        Path(tmp, "Dockerfile").write_text(
+            f"FROM {im.id}\n"
+            "COPY extra-ca.pem /usr/local/share/shipshape/extra-ca.pem\n"
+            "ENV PIP_CERT=/usr/local/share/shipshape/extra-ca.pem\n"
+        )
+        lab = {CA_LABEL: digest, f"{CA_LABEL}.parent": im.id}
+        # keep the replica labels (inherited), but this layer is not a temp image
+        images.build(
+            tmp,
+            tag=name,
+            labels=lab,
+            on_event=None,
+            kind=im.labels.get(engine.KIND_LABEL, "base-extra-ca"),
+        )
+    return True
+
+
+def apply_package_cache(name: str, cfg: Any) -> bool:
+    """Give ``name`` a thin layer that points pip and apt at the package cache ``cfg``.
+
+    pip: ``PIP_INDEX_URL`` / ``PIP_TRUSTED_HOST`` (plus a short timeout and two retries, so
+    a cache that went away fails a build in about a minute, not ten); apt: an ``Acquire::http::Proxy``
+    file. Idempotent; a layer for another cache address replaces the old one (never stacks).
+    Returns True when a layer was added.
+    """
+    from . import images
+
+    im = _get(name)
+    if im is None:
+        return False
+    if im.labels.get(PKG_CACHE_LABEL) == cfg.digest:
+        return False
+    remove_package_cache(name)
+    im = _get(name)
+    with tempfile.TemporaryDirectory(prefix="shipshape-pkgcache-") as tmp:
+        Path(tmp, "apt.conf").write_text(
+            f'Acquire::http::Proxy "{cfg.apt_proxy}";\n'
+            'Acquire::Retries "2";\nAcquire::http::Timeout "30";\n'
+        )
+        Path(tmp, "Dockerfile").write_text(
+            f"FROM {im.id}\n"
+            f"COPY apt.conf {APT_CONF}\n"
+            f"ENV PIP_INDEX_URL={cfg.pip_index_url} PIP_TRUSTED_HOST={cfg.host} "
+            "PIP_DEFAULT_TIMEOUT=30 PIP_RETRIES=2\n"
+        )
+        images.build(
+            tmp,
+            tag=name,
+            labels={PKG_CACHE_LABEL: cfg.digest, PKG_CACHE_PARENT_LABEL: im.id},
+            on_event=None,
+            kind=im.labels.get(engine.KIND_LABEL, "base-package-cache"),
+            check_package_cache=False,
+        )
+    return True
+
+
+def remove_package_cache(name: str) -> bool:
+    """Take the package-cache layer off ``name``: the tag goes back to the image below it."""
+    import docker
+
+    im = _get(name)
+    if im is None or not im.labels.get(PKG_CACHE_LABEL):
+        return False
+    parent = im.labels.get(PKG_CACHE_PARENT_LABEL, "")
+    if _get(parent) is None:
+        return False  # the plain image is gone: keep the layer rather than lose the tag
+    repo, _, tag = name.partition(":")
+    engine.client().api.tag(parent, repo, tag=tag or "latest")
+    # the layer image, now untagged; a container or image still using it keeps it
+    with contextlib.suppress(docker.errors.APIError):
+        engine.client().images.remove(im.id, noprune=True)
+    return True

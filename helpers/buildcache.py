@@ -1,0 +1,181 @@
+"""Layer reuse across checks: what a check's removed image leaves behind on purpose.
+
+With the classic builder the layer cache *is* the chain of intermediate images under a
+built image: remove the image and the next build starts from nothing. :func:`keep_as_cache`
+keeps that chain alive with a one-LABEL child image tagged ``shipshape-cache/ex<NN>:<id>``
+(kind=cache), so temp tags still go and the intermediates stay hidden (untagged images with
+children are not listed). The cache is content-addressed exactly like ``docker build``: a
+changed Dockerfile line or file misses from that step on. Bounded per exercise
+(``SHIPSHAPE_BUILD_CACHE_KEEP``) and in total (``SHIPSHAPE_BUILD_CACHE_MAX_GB``); oldest go
+first. ``clean`` keeps it, ``clean --all`` removes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from typing import Any
+
+from . import engine, settings
+from .stages import STAGE_REPO
+
+CACHE_GROUP_LABEL = f"{engine.LABEL_PREFIX}.cache.group"
+CACHE_ROLE_LABEL = f"{engine.LABEL_PREFIX}.cache.role"
+CACHE_AT_LABEL = f"{engine.LABEL_PREFIX}.cache.at"
+#: A cached build used again after this many seconds gets a fresh timestamp (eviction is LRU).
+REFRESH_S = 60.0
+
+
+def _stage_ids_of(image_id: str) -> list[tuple[str, str]]:
+    """(stage tag, image id) of the tagged earlier stages of the build of ``image_id``."""
+    short = image_id.split(":")[-1][:12]
+    out = []
+    for im in engine.client().images.list(name=f"{STAGE_REPO}/*"):
+        for t in im.tags:
+            if t.split(":")[0].endswith(f"-{short}"):
+                out.append((t, im.id))
+    return out
+
+
+def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
+    """Build ``FROM <parent>`` + LABEL (classic builder: the child's Parent is ``parent_id``)."""
+    lab = engine.labels(kind=engine.KIND_CACHE, exercise=exercise)
+    lab.update(
+        {CACHE_GROUP_LABEL: group, CACHE_ROLE_LABEL: role, CACHE_AT_LABEL: f"{time.time():.6f}"}
+    )
+    text = f"FROM {parent_id}\nLABEL " + " ".join(f'"{k}"="{v}"' for k, v in lab.items()) + "\n"
+    tag = f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
+    api = engine.client().api
+    new_id = None
+    for chunk in api.build(
+        fileobj=io.BytesIO(text.encode()), tag=tag, rm=True, forcerm=True, decode=True, timeout=120
+    ):
+        if "error" in chunk:
+            raise RuntimeError(f"cache image: {chunk['error']}")
+        if isinstance(chunk.get("aux"), dict) and "ID" in chunk["aux"]:
+            new_id = chunk["aux"]["ID"]
+    if not new_id:
+        raise RuntimeError("cache image build returned no id")
+    return new_id
+
+
+def keep_as_cache(image_id: str, exercise: str) -> list[str]:
+    """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
+
+    Returns the cache tags made (empty when this build is cached already). The stage tags
+    of the build are moved under the cache, so removing the result leaves no stage leftovers.
+    """
+    import docker
+
+    c = engine.client()
+    group = image_id.split(":")[-1][:12]
+    made: list[str] = []
+    have = c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]})
+    newest = max((float(im.labels.get(CACHE_AT_LABEL, "0") or 0) for im in have), default=0.0)
+    fresh = time.time() - newest < REFRESH_S
+    roles = {im.labels.get(CACHE_ROLE_LABEL) for im in have} if fresh else set()
+    jobs = [("final", image_id)] + [
+        (f"stage{n}", sid) for n, (_, sid) in enumerate(_stage_ids_of(image_id))
+    ]
+    for role, parent in jobs:
+        if role not in roles:
+            _cache_child(parent, exercise, group, role)
+            made.append(f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}")
+    for stage_tag, _ in _stage_ids_of(image_id):
+        with contextlib.suppress(docker.errors.APIError):
+            c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
+    if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
+        for im in c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]}):
+            if not im.tags:
+                with contextlib.suppress(docker.errors.APIError):
+                    c.images.remove(im.id, noprune=True)
+    evict_cache(exercise)
+    return made
+
+
+def cache_entries() -> list[dict[str, Any]]:
+    """The layer cache, one row per kept build, newest first: exercise, group, tags, at, ids."""
+    groups: dict[str, dict[str, Any]] = {}
+    for im in engine.client().images.list(
+        filters={
+            "label": [f"{engine.MANAGED_LABEL}=true", f"{engine.KIND_LABEL}={engine.KIND_CACHE}"]
+        }
+    ):
+        g = im.labels.get(CACHE_GROUP_LABEL, im.short_id)
+        row = groups.setdefault(
+            g,
+            {
+                "exercise": im.labels.get(engine.EXERCISE_LABEL, "?"),
+                "group": g,
+                "tags": [],
+                "ids": [],
+                "at": 0.0,
+            },
+        )
+        row["tags"] += im.tags
+        row["ids"].append(im.id)
+        row["at"] = max(row["at"], float(im.labels.get(CACHE_AT_LABEL, "0") or 0))
+    return sorted(groups.values(), key=lambda r: r["at"], reverse=True)
+
+
+def _own_bytes(image_id: str, seen: set[str]) -> int:
+    """Bytes of the layers above the last course-independent tagged ancestor (deduplicated)."""
+    total = 0
+    for h in engine.client().api.history(image_id):
+        tags = [t for t in (h.get("Tags") or []) if not t.startswith(engine.CACHE_REPO + "/")]
+        if tags and h.get("Id") != image_id:
+            break  # a base image (python:3.11-slim...): not the cache's bytes
+        hid = h.get("Id") or ""
+        if hid and hid != "<missing>":
+            if hid in seen:
+                continue
+            seen.add(hid)
+        total += int(h.get("Size", 0))
+    return total
+
+
+def cache_bytes(entries: list[dict[str, Any]] | None = None) -> int:
+    """Approximate disk bytes the layer cache holds (its own layers, bases not counted)."""
+    seen: set[str] = set()
+    return sum(_own_bytes(i, seen) for e in (entries or cache_entries()) for i in e["ids"])
+
+
+def _drop_entry(entry: dict[str, Any]) -> None:
+    import docker
+
+    c = engine.client()
+    for i in entry["ids"]:
+        with contextlib.suppress(docker.errors.APIError):
+            # untagging the child deletes its untagged parents no other image needs
+            c.images.remove(i, force=True)
+
+
+def evict_cache(exercise: str | None = None) -> list[str]:
+    """Drop the oldest cached builds beyond the bounds. Returns the dropped groups."""
+    entries = cache_entries()
+    keep = settings.build_cache_keep()
+    dropped = []
+    per: dict[str, int] = {}
+    kept = []
+    for e in entries:  # newest first
+        per[e["exercise"]] = per.get(e["exercise"], 0) + 1
+        if per[e["exercise"]] > keep and (exercise is None or e["exercise"] == exercise):
+            _drop_entry(e)
+            dropped.append(e["group"])
+        else:
+            kept.append(e)
+    limit = settings.build_cache_max_bytes()
+    while len(kept) > 1 and cache_bytes(kept) > limit:
+        e = kept.pop()  # the oldest
+        _drop_entry(e)
+        dropped.append(e["group"])
+    return dropped
+
+
+def clear_cache(exercise: str | None = None) -> int:
+    """Remove the layer cache (of one exercise, or all). Returns how many builds were dropped."""
+    entries = [e for e in cache_entries() if exercise is None or e["exercise"] == exercise]
+    for e in entries:
+        _drop_entry(e)
+    return len(entries)

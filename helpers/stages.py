@@ -1,0 +1,79 @@
+"""Earlier build stages the classic builder leaves behind, tagged so they can be removed.
+
+Multi-stage builds leave one untagged image per earlier stage (the stage's last step). They are
+not in the result's parent chain, so removing the result keeps them, and they carry the base
+image's labels, not ours: the helpers tag them ``shipshape-stage/<run>-<result>:stageN``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import engine
+
+STAGE_REPO = f"{engine.TAG_PREFIX}stage"
+STEP_IMAGE_RE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$", re.M)
+
+
+def _ancestry(image_id: str) -> set[str]:
+    api = engine.client().api
+    seen: set[str] = set()
+    cur = image_id
+    while cur and cur not in seen:
+        seen.add(cur)
+        try:
+            cur = api.inspect_image(cur).get("Parent") or ""
+        except Exception:
+            break
+    return {i.split(":")[-1][:12] for i in seen}
+
+
+def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
+    """Tag the last image of every earlier build stage, so removing the result removes them.
+
+    Multi-stage builds with the classic builder leave one untagged image per earlier stage
+    (the stage's last step). They are not in the result's parent chain, so ``docker rmi`` of
+    the result keeps them, and they carry the base image's labels, not ours.
+    """
+    ids = STEP_IMAGE_RE.findall(log)
+    keep = _ancestry(image_id)
+    side = [i for i in dict.fromkeys(ids) if i not in keep]
+    if not side:
+        return []
+    api = engine.client().api
+    parents = set()
+    for i in side:
+        try:
+            parents.add((api.inspect_image(i).get("Parent") or "").split(":")[-1][:12])
+        except Exception:
+            continue
+    leaves = [i for i in side if i not in parents]
+    tags = []
+    for n, short in enumerate(leaves):
+        try:
+            if api.inspect_image(short).get("RepoTags"):
+                continue  # tagged by someone: not ours to track
+            repo = _stage_repo(image_id)
+            api.tag(short, repo, tag=f"stage{n}")
+            tags.append(f"{repo}:stage{n}")
+        except Exception:
+            continue
+    return tags
+
+
+def _stage_repo(image_id: str) -> str:
+    """``shipshape-stage/<run id>-<result id>``: findable by run (clean) and by result (remove)."""
+    return f"{STAGE_REPO}/{engine.RUN_ID.lower()}-{image_id.split(':')[-1][:12]}"
+
+
+def remove_stage_images(image_id: str) -> None:
+    """Remove the tagged earlier-stage images of the build that produced ``image_id``."""
+    c = engine.client()
+    short = image_id.split(":")[-1][:12]
+    for im in c.images.list(name=f"{STAGE_REPO}/*"):
+        if not any(t.split(":")[0].endswith(f"-{short}") for t in im.tags):
+            continue
+        try:
+            c.images.remove(im.id, force=True)
+        except Exception:
+            continue
