@@ -88,7 +88,9 @@ def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_conte
     monkeypatch.setenv(pkgcache.STATE_ENV, str(tmp_path / "state"))
     pip_port, apt_port = _free_port(), _free_port()
     try:
-        st = cacheserver.start(bind="127.0.0.1", pip_port=pip_port, apt_port=apt_port, timeout_s=180)
+        st = cacheserver.start(
+            bind="127.0.0.1", pip_port=pip_port, apt_port=apt_port, timeout_s=180
+        )
     except pkgcache.PackageCacheError as exc:
         if "not installed" in str(exc) or "Could not install" in str(exc):
             pytest.skip(f"the package cache servers cannot be had here: {exc}")
