@@ -6,7 +6,7 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
   engine's own ``health_status`` events;
 - the health check detects a real fault (3): the check calls ``/break`` inside the container
   (``/health`` then answers 503 while the process keeps running) and the state must turn
-  ``unhealthy`` within ``interval * retries + timeout + slack``;
+  ``unhealthy`` within ``retries * (interval + timeout) + slack`` (probes run one at a time);
 - the worker starts only after the api is healthy (2): its ``depends_on`` condition is
   ``service_healthy`` and, behaviourally, the one-shot job found the api ready (exit 0);
 - the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` (1).
@@ -177,8 +177,8 @@ def detects_fault(f: Facts) -> Verdict:
         return Verdict(
             False,
             f"with these settings a fault may go unnoticed for {bound:.0f} s "
-            f"(interval {cfg.interval_s:g} s x retries {cfg.retries} + timeout "
-            f"{cfg.timeout_s:g} s + {SLACK_S:g} s slack)",
+            f"(retries {cfg.retries} x (interval {cfg.interval_s:g} s + timeout "
+            f"{cfg.timeout_s:g} s) + {SLACK_S:g} s slack)",
             hint="For this exercise keep interval <= 5s and retries <= 3 so a fault shows "
             f"within {MAX_FAULT_WAIT_S:.0f} s (production values are often 10-30 s).",
             evidence=ev,
@@ -206,7 +206,7 @@ def detects_fault(f: Facts) -> Verdict:
         return Verdict(
             True,
             f"unhealthy {secs:.1f} s after /health started answering 503 "
-            f"(bound {bound:.0f} s = {cfg.interval_s:g} x {cfg.retries} + {cfg.timeout_s:g} "
+            f"(bound {bound:.0f} s = {cfg.retries} x ({cfg.interval_s:g} + {cfg.timeout_s:g}) "
             f"+ {SLACK_S:g})",
             evidence=ev,
         )
