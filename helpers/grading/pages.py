@@ -90,6 +90,15 @@ def feedback_html(student: str, assignment: str, results: list[dict[str, Any]]) 
     return _page(f"Feedback {student} {assignment}", "".join(parts))
 
 
+def _cell_label(r: dict[str, Any] | None) -> str:
+    """``3/5`` for a completed result, its status otherwise, "" when there is none."""
+    if r is None:
+        return ""
+    if r["status"] == "completed":
+        return f"{_fmt(_num(r.get('score')))}/{_fmt(_num(r.get('max_score')))}"
+    return str(r["status"])
+
+
 def _cell_colour(r: dict[str, Any] | None) -> str:
     if r is None:
         return _COLOURS["missing"]
@@ -114,12 +123,7 @@ def overview_html(results: list[dict[str, Any]]) -> str:
         cells = []
         for x in exercises:
             r = got.get((s, x))
-            if r is None:
-                text = "-"
-            elif r["status"] == "completed":
-                text = f"{_fmt(_num(r.get('score')))}/{_fmt(_num(r.get('max_score')))}"
-            else:
-                text = r["status"]
+            text = _cell_label(r) or "-"
             cells.append(f"<td style='background:{_cell_colour(r)}'>{e(text)}</td>")
         rows.append(f"<tr><th>{e(s)}</th>{''.join(cells)}</tr>")
     rates = item_pass_rates(results)
@@ -160,13 +164,7 @@ def overview_png(results: list[dict[str, Any]], path: Path) -> Path | None:
             r = got.get((s, x))
             if r and r["status"] == "completed" and _num(r.get("max_score")):
                 grid[i, j] = _num(r.get("score")) / _num(r.get("max_score"))
-            if r is None:
-                label = ""
-            elif r["status"] == "completed":
-                label = f"{_fmt(_num(r.get('score')))}/{_fmt(_num(r.get('max_score')))}"
-            else:
-                label = r["status"]
-            ax.text(j, i, label, ha="center", va="center", fontsize=8)
+            ax.text(j, i, _cell_label(r), ha="center", va="center", fontsize=8)
     ax.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(exercises)), exercises)
     ax.set_yticks(range(len(students)), students)
