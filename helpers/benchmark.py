@@ -268,23 +268,65 @@ def save_csv(df: Any, path: str | Path) -> Path:
     return p
 
 
-def load_variants(folder: str | Path) -> tuple[list[Variant], int]:
-    """Import ``variants.py`` from an exercise folder: its ``variants()`` and ``REPS``.
+#: Runs inside the sandbox container: a stand-in ``helpers.benchmark.Variant``, then the
+#: learner's ``variants.py``; prints its REPS and variants as JSON on the last line.
+_LOADER = r"""
+import dataclasses, json, sys, types
+@dataclasses.dataclass
+class Variant:
+    name: str
+    dockerfile: str
+    dockerignore: bool = True
+    nocache: bool = False
+pkg, mod = types.ModuleType("helpers"), types.ModuleType("helpers.benchmark")
+mod.Variant, pkg.benchmark = Variant, mod
+sys.modules.update({"helpers": pkg, "helpers.benchmark": mod})
+sys.path.insert(0, "/work")
+import variants as v
+vs = v.variants()
+ok = isinstance(vs, list) and all(isinstance(x, Variant) for x in vs)
+print(json.dumps({"ok": ok, "reps": getattr(v, "REPS", 2),
+                  "variants": [dataclasses.asdict(x) for x in vs] if ok else repr(vs)[:300]}))
+"""
+
+
+def load_variants(folder: str | Path, timeout_s: float = 60.0) -> tuple[list[Variant], int]:
+    """Read ``variants.py`` from an exercise folder: its ``variants()`` and ``REPS``.
+
+    The file is a learner's Python, so it runs in a throwaway container (no network, no
+    capabilities, read-only, 256 MB, 64 processes, a deadline), never in this process.
 
     Raises:
         FileNotFoundError: no variants.py.
-        ValueError: ``variants()`` did not return a list of Variant.
+        ValueError: it does not run, or ``variants()`` did not return a list of Variant.
     """
-    import importlib.util
+    import json
+
+    from . import containers
 
     p = Path(folder) / "variants.py"
     if not p.is_file():
         raise FileNotFoundError(f"no variants.py in {folder}")
-    spec = importlib.util.spec_from_file_location(f"_shipshape_variants_{uuid.uuid4().hex}", p)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    vs = mod.variants()
-    if not isinstance(vs, list) or not all(isinstance(v, Variant) for v in vs):
-        raise ValueError("variants() must return a list of helpers.benchmark.Variant")
-    return vs, int(getattr(mod, "REPS", 2))
+    with containers.running(
+        "python:3.11-slim",
+        ["python", "-c", _LOADER],
+        volumes={str(Path(folder).resolve()): {"bind": "/work", "mode": "ro"}},
+        network_disabled=True,
+        read_only=True,
+        cap_drop=["ALL"],
+        mem_limit=256 * 1024 * 1024,
+        pids_limit=64,
+        environment={"PYTHONDONTWRITEBYTECODE": "1"},
+    ) as ctr:
+        info = containers.wait_for_exit(ctr, timeout_s=timeout_s)
+        out = ctr.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
+        err = ctr.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
+    if info.exit_code != 0 or not out:
+        last = err.splitlines()[-1] if err else f"exit code {info.exit_code}"
+        raise ValueError(last[:300])
+    data = json.loads(out.splitlines()[-1])
+    if not data["ok"]:
+        raise ValueError(
+            f"variants() must return a list of helpers.benchmark.Variant, not {data['variants']}"
+        )
+    return [Variant(**v) for v in data["variants"]], int(data["reps"] or 2)

@@ -137,3 +137,21 @@ def test_audit_of_an_image_without_a_shell(tmp_context, base_images):
     data = json.loads(out.stdout)
     assert data["items"], data
     assert not run_leftovers()
+
+
+def test_a_hostile_variants_py_never_runs_on_the_host(base_images, tmp_path: Path):
+    """Exercise 09 reads the learner's variants.py in a sandbox container, not in this process."""
+    folder = solution_copy("09_benchmark", tmp_path / "09_benchmark")
+    marker = tmp_path / "host-was-touched"
+    (folder / "variants.py").write_text(
+        "import pathlib, urllib.request\n"
+        f"pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "urllib.request.urlopen('http://169.254.169.254/', timeout=3)\n"
+    )
+    out = cli("check", "09", "--path", str(folder), "--json")
+    no_traceback(out)
+    rep = json.loads(out.stdout)
+    assert out.returncode == 1 and rep["score"] < rep["max_score"]
+    assert any("variants.py does not load" in r["message"] for r in rep["results"]), rep
+    assert not marker.exists()  # the file system the code saw was not the host's
+    assert not run_leftovers()
