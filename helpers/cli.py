@@ -92,9 +92,10 @@ def cmd_learner_copy(args: argparse.Namespace) -> int:
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
-    from . import gate
 
-    return gate.run_cli(args)
+    from . import gatecli
+
+    return gatecli.run_cli(args)
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
@@ -218,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true")
     a.set_defaults(fn=cmd_audit)
     g = sub.add_parser("gate", help="release gate for an image: size, scans, checklist")
-    from .gate import add_arguments as gate_arguments
+    from .gatecli import add_arguments as gate_arguments
 
     gate_arguments(g)
     g.set_defaults(fn=cmd_gate)

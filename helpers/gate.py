@@ -28,8 +28,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -43,19 +41,8 @@ DEFAULT_MAX_SIZE = "500MB"
 DEFAULT_FAIL_ON = ("HIGH", "CRITICAL")
 ALL_GATES = ("size", "vulnerabilities", "secrets", "misconfigurations", "efficiency", "checklist")
 
-_UNITS = {
-    "": 1,
-    "B": 1,
-    "KB": 10**3,
-    "MB": 10**6,
-    "GB": 10**9,
-    "KIB": 2**10,
-    "MIB": 2**20,
-    "GIB": 2**30,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-}
+_UNITS = {"": 1, "B": 1, "K": 10**3, "M": 10**6, "G": 10**9}
+_UNITS |= {"KB": 10**3, "MB": 10**6, "GB": 10**9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
 
 
 def parse_size(text: str | int) -> int:
@@ -407,49 +394,3 @@ def evaluate(
     if project:
         rows.append(audit_gate(project, image))
     return GateResult(image, rows, time.monotonic() - t0, allow_incomplete)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The ``gate`` subcommand's options (used by :mod:`helpers.cli`)."""
-    p.add_argument("image", help="a local image, e.g. myapp:1.0")
-    p.add_argument("--max-size", default=DEFAULT_MAX_SIZE, help="size limit (default 500MB)")
-    p.add_argument(
-        "--fail-on", default=",".join(DEFAULT_FAIL_ON), help="severities that fail the gate"
-    )
-    p.add_argument("--dockerfile", help="also lint this Dockerfile with hadolint")
-    p.add_argument("--project", help="also audit this folder against the production checklist")
-    p.add_argument(
-        "--only", help=f"comma-separated subset of gates: {','.join(ALL_GATES)}", default=None
-    )
-    p.add_argument(
-        "--allow-incomplete",
-        action="store_true",
-        help="exit 0 even when the vulnerability scan could not run (the table still says so)",
-    )
-    p.add_argument("--json", action="store_true")
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """Run the gate from parsed arguments; print the table (or JSON); return the exit code."""
-    import sys
-
-    from .scan import ToolUnavailable
-
-    try:
-        res = evaluate(
-            args.image,
-            args.max_size,
-            args.fail_on,
-            dockerfile=args.dockerfile,
-            project=args.project,
-            only=tuple(g.strip() for g in args.only.split(",")) if args.only else None,
-            allow_incomplete=args.allow_incomplete,
-        )
-    except (LookupError, ValueError, ToolUnavailable) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    if args.json:
-        print(json.dumps(res.to_dict(), indent=2, default=str))
-    else:
-        print(res)
-    return res.exit_code

@@ -8,8 +8,9 @@ from tests.conftest import ROOT
 
 PKG = ROOT / "helpers"
 MAX_LINES = 400
-#: over the limit today, split once their concurrent edits have landed (see the issue)
-TOO_BIG_FOR_NOW = {"helpers/audit.py", "helpers/gate.py"}
+#: none today: a module that grows past the limit is split (audit and gate were, once the
+#: concurrent edits to them had landed)
+TOO_BIG_FOR_NOW: set[str] = set()
 
 
 def modules() -> dict[str, ast.Module]:
