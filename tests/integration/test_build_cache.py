@@ -119,7 +119,7 @@ def run_images() -> list[str]:
 def test_reused_cache_entry_is_refreshed_without_dangling_images(
     tmp_context, own_cache, monkeypatch, docker_client
 ):
-    monkeypatch.setattr(images, "REFRESH_S", 0.0)  # every reuse counts as a new use
+    monkeypatch.setattr(buildcache, "REFRESH_S", 0.0)  # every reuse counts as a new use
     tag = images.temp_tag("ex97", tmp_context)
     _project(tmp_context, "same")
     for _ in range(2):
