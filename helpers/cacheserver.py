@@ -270,6 +270,7 @@ def stop(timeout_s: float = 20.0) -> list[str]:
             os.waitpid(pid, os.WNOHANG)
         _pidfile(name).unlink(missing_ok=True)
         stopped.append(name)
+    _socket_path(state_dir()).unlink(missing_ok=True)  # apt-cacher-ng leaves its socket behind
     return stopped
 
 
