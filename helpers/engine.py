@@ -1,4 +1,6 @@
-"""The Docker engine: a client, a preflight ("doctor"), the project's labels, cleanup by label.
+"""The Docker engine: a client, the project's labels, what is left, cleanup by label.
+
+The preflight ("doctor") lives in :mod:`helpers.preflight`.
 
 Everything the helpers create carries :data:`MANAGED_LABEL` plus a ``kind`` and a run id, so
 :func:`clean` can remove exactly what the course made and never a learner's own things.
