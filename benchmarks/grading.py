@@ -103,7 +103,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--class", dest="size", choices=["small", "full"], default="full")
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--timeout", type=int, default=60, help="per exercise (the hanging build)")
+    ap.add_argument(
+        "--timeout",
+        type=int,
+        default=120,
+        help="per exercise: above a cold check (the hanging build)",
+    )
     ap.add_argument("--exercises", nargs="+")
     args = ap.parse_args()
     plan = synthetic.small_class_plan() if args.size == "small" else synthetic.full_class_plan()
