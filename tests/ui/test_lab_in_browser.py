@@ -168,8 +168,34 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
         timeout=120_000,
         polling=500,
     )
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    # "idle" can be seen before the notebook tracker knows this panel is current; a Run All
+    # issued then runs nothing (CI saw executed=0 after 600 s). Activate the panel, wait until
+    # its context and session are ready, and re-issue Run All until the kernel starts working.
+    started = False
+    for _ in range(3):
+        page.evaluate(
+            """async () => {
+              const app = window.jupyterapp, nb = app.shell.currentWidget;
+              await nb.context.ready; await nb.sessionContext.ready;
+              app.shell.activateById(nb.id);
+              app.commands.execute('notebook:run-all-cells');  // resolves only when all ran
+            }"""
+        )
+        try:
+            page.wait_for_function(
+                f"(() => {{ const s = ({STATE_JS})(); return s && (s.executed > 0 || "
+                "s.kernel === 'busy' || s.errors.length > 0); })",
+                timeout=60_000,
+                polling=250,
+            )
+            started = True
+            break
+        except PlaywrightTimeout:
+            continue
+    if not started:
+        pytest.fail(f"{notebook}: Run All started nothing (3 tries): {page.evaluate(STATE_JS)}")
 
     try:
         page.wait_for_function(
