@@ -46,3 +46,16 @@ def test_requirements_quote_the_readme_and_name_real_items(exercise):
     assert not missing_quotes(
         _readme(mod), tuple(type(reqs[0])(says=k, items=("-",)) for k in not_rules)
     )
+
+
+def test_recorded_fixed_files_are_the_shipped_starters():
+    """``checks/data/fixed/*.json`` match ``exercises/`` (rerun ``--update`` after editing one)."""
+    from helpers.checks import intact
+
+    for f in sorted(intact.FIXED.glob("*.json")):
+        recorded = intact.shipped(f.stem)
+        assert recorded, f
+        assert intact.compute(f.stem, list(recorded)) == recorded, (
+            f"{f} is stale: run python -m helpers.checks.intact --update"
+        )
+        assert not intact.changed(ROOT / "exercises" / f.stem, f.stem)
