@@ -14,11 +14,10 @@ import signal
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 from typing import Any
 
-from . import settings
+from . import settings, waiting
 from .pkgcache import (
     APT_PORT,
     ENV,
@@ -212,22 +211,21 @@ def start(
         _spawn("apt-cacher-ng", acng, env)
         started.append("apt-cacher-ng")
     probe = "127.0.0.1" if bind in ("0.0.0.0", "") else bind
-    end = time.monotonic() + timeout_s
-    retries = 2
+    retries = [2]
     codes: dict[str, None] = {}
-    while time.monotonic() < end:
-        ok = _answers(probe, pip_port, 1) and _answers(probe, apt_port, 1)
-        if ok:
-            break
+
+    def answering() -> bool:
+        if _answers(probe, pip_port, 1) and _answers(probe, apt_port, 1):
+            return True
         dead = [n for n in ("devpi", "apt-cacher-ng") if _alive(n) is None]
-        if dead == ["apt-cacher-ng"] and retries and "apt-cacher-ng" in started:
+        if dead == ["apt-cacher-ng"] and retries[0] and "apt-cacher-ng" in started:
             # apt-cacher-ng 3.7 now and then exits at once on a fresh cache folder: once more
-            retries -= 1
+            retries[0] -= 1
             codes[_reap("apt-cacher-ng")] = None
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(_pidfile("apt-cacher-ng").read_text()), signal.SIGKILL)
             _spawn("apt-cacher-ng", acng, env)
-            continue
+            return False
         if dead:
             codes.update({_reap(n): None for n in dead})
             tails = {n: _log_tail(n) for n in dead}
@@ -235,13 +233,16 @@ def start(
             raise PackageCacheError(
                 f"{', '.join(dead)} exited while starting ({', '.join(codes)}): {tails}"
             )
-        time.sleep(0.3)  # polling interval of a deadline-bounded wait
-    else:
+        return False
+
+    try:
+        waiting.until(answering, timeout_s, interval_s=0.3, what="the package cache answering")
+    except waiting.Timeout:
         tails = {n: _log_tail(n) for n in ("devpi", "apt-cacher-ng")}
         stop()
         raise PackageCacheError(
             f"The package cache did not answer within {timeout_s:.0f}s and was stopped: {tails}"
-        )
+        ) from None
     (root / "mode.json").write_text(
         json.dumps({"offline": offline, "upstream_proxy": upstream_proxy, "bind": bind})
     )
@@ -258,12 +259,13 @@ def stop(timeout_s: float = 20.0) -> list[str]:
             continue
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)  # the whole group: forked helpers too
-        end = time.monotonic() + timeout_s
-        while time.monotonic() < end and _alive(name) is not None:
+
+        def gone(pid: int = pid, name: str = name) -> bool:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-            time.sleep(0.1)  # polling interval of a deadline-bounded wait
-        if _alive(name) is not None:
+            return _alive(name) is None
+
+        if not waiting.holds(gone, timeout_s, interval_s=0.1):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):

@@ -19,6 +19,8 @@ from typing import Any
 
 import requests
 
+from helpers import waiting
+
 
 class HubError(RuntimeError):
     """The hub answered something unexpected; the message carries its answer."""
@@ -92,25 +94,27 @@ class Participant:
         r = self.api("POST", f"/users/{self.name}/server")
         if r.status_code not in (201, 202, 400):  # 400: already running
             raise HubError(f"start {self.name}: HTTP {r.status_code} {r.text[:300]}")
-        while time.monotonic() - t0 < timeout_s:
+
+        def ready() -> bool:
             s = self.server()
-            if s and s.get("ready"):
-                return time.monotonic() - t0
             if s is None and time.monotonic() - t0 > 5:
                 raise HubError(f"{self.name}'s server failed to start (see the hub's log)")
-            time.sleep(0.25)
-        raise HubError(f"{self.name}'s server was not ready within {timeout_s:.0f}s")
+            return bool(s and s.get("ready"))
+
+        try:
+            waiting.until(ready, timeout_s, interval_s=0.25)
+        except waiting.Timeout:
+            raise HubError(f"{self.name}'s server was not ready within {timeout_s:.0f}s") from None
+        return time.monotonic() - t0
 
     def stop_server(self, timeout_s: float = 120) -> float:
         t0 = time.monotonic()
         r = self.api("DELETE", f"/users/{self.name}/server")
         if r.status_code not in (202, 204):
             raise HubError(f"stop {self.name}: HTTP {r.status_code} {r.text[:300]}")
-        while time.monotonic() - t0 < timeout_s:
-            if self.server() is None:
-                return time.monotonic() - t0
-            time.sleep(0.25)
-        raise HubError(f"{self.name}'s server did not stop within {timeout_s:.0f}s")
+        if not waiting.holds(lambda: self.server() is None, timeout_s, interval_s=0.25):
+            raise HubError(f"{self.name}'s server did not stop within {timeout_s:.0f}s")
+        return time.monotonic() - t0
 
     # ---- the participant's JupyterLab ---------------------------------------------------
     @property

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from helpers import containers, engine, images
+from helpers import containers, engine, images, waiting
 
 pytestmark = [pytest.mark.docker]
 
@@ -128,18 +128,17 @@ def test_hanging_build_is_cancelled_at_its_deadline(
     took = time.monotonic() - t0
     assert took < 60, f"the deadline was not enforced ({took:.0f}s)"
     assert "sleep 600" in str(err.value)
+
     # the engine cancels the step once the client hangs up: its container goes away
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        left = [
+    def step_containers() -> list:
+        return [
             c
             for c in docker_client.containers.list(all=True)
             if "sleep 600" in " ".join(c.attrs["Config"]["Cmd"] or [])
         ]
-        if not left:
-            break
-        time.sleep(0.5)
-    assert not left, "the cancelled build left its step container behind"
+
+    gone = waiting.holds(lambda: not step_containers(), timeout_s=30, interval_s=0.5)
+    assert gone, "the cancelled build left its step container behind"
     assert resource_counts() == before
 
 

@@ -7,12 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import pytest
 
-from helpers import engine, ownership
+from helpers import engine, ownership, waiting
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.docker]
@@ -64,9 +63,7 @@ def test_a_killed_run_is_swept(tmp_path, base_images):
     )
     run = f"own-k-{uuid.uuid4().hex[:6]}"
     proc = start_check(run, tmp_path)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and proc.poll() is None and not running(run):
-        time.sleep(0.2)  # polling interval of a deadline-bounded wait
+    waiting.holds(lambda: proc.poll() is not None or running(run), timeout_s=300)
     # running, not merely created: a build's own intermediate containers come and go
     assert running(run), "the check never started its container"
     proc.send_signal(signal.SIGKILL)
