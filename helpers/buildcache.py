@@ -31,10 +31,11 @@ def _stage_ids_of(image_id: str) -> list[tuple[str, str]]:
     """(stage tag, image id) of the tagged earlier stages of the build of ``image_id``."""
     short = image_id.split(":")[-1][:12]
     out = []
-    for im in engine.client().images.list(name=f"{STAGE_REPO}/*"):
-        for t in im.tags:
+    # the low-level list: the models' list inspects each image, racing other removals
+    for im in engine.client().api.images(name=f"{STAGE_REPO}/*"):
+        for t in im.get("RepoTags") or []:
             if t.split(":")[0].endswith(f"-{short}"):
-                out.append((t, im.id))
+                out.append((t, im["Id"]))
     return out
 
 
@@ -60,6 +61,18 @@ def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
     return new_id
 
 
+def _group_images(group: str) -> list[tuple[str, list[str], dict[str, str]]]:
+    """(id, tags, labels) of the cache images of one build (low-level list: no race)."""
+    return [
+        (
+            im["Id"],
+            [t for t in im.get("RepoTags") or [] if t != "<none>:<none>"],
+            im.get("Labels") or {},
+        )
+        for im in engine.client().api.images(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]})
+    ]
+
+
 def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
 
@@ -71,10 +84,10 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     c = engine.client()
     group = image_id.split(":")[-1][:12]
     made: list[str] = []
-    have = c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]})
-    newest = max((float(im.labels.get(CACHE_AT_LABEL, "0") or 0) for im in have), default=0.0)
+    have = _group_images(group)
+    newest = max((float(lab.get(CACHE_AT_LABEL, "0") or 0) for _, _, lab in have), default=0.0)
     fresh = time.time() - newest < REFRESH_S
-    roles = {im.labels.get(CACHE_ROLE_LABEL) for im in have} if fresh else set()
+    roles = {lab.get(CACHE_ROLE_LABEL) for _, _, lab in have} if fresh else set()
     jobs = [("final", image_id)] + [
         (f"stage{n}", sid) for n, (_, sid) in enumerate(_stage_ids_of(image_id))
     ]
@@ -86,52 +99,72 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
     if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
-        for im in c.images.list(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]}):
-            if not im.tags:
+        for iid, tags, _ in _group_images(group):
+            if not tags:
                 with contextlib.suppress(docker.errors.APIError):
-                    c.images.remove(im.id, noprune=True)
-    evict_cache(exercise)
+                    c.images.remove(iid, noprune=True)
+    if made:  # nothing new: the bounds hold as they did
+        evict_cache(exercise)
     return made
 
 
 def cache_entries() -> list[dict[str, Any]]:
     """The layer cache, one row per kept build, newest first: exercise, group, tags, at, ids."""
     groups: dict[str, dict[str, Any]] = {}
-    for im in engine.client().images.list(
+    for im in engine.client().api.images(
         filters={
             "label": [f"{engine.MANAGED_LABEL}=true", f"{engine.KIND_LABEL}={engine.KIND_CACHE}"]
         }
     ):
-        g = im.labels.get(CACHE_GROUP_LABEL, im.short_id)
+        labels = im.get("Labels") or {}
+        tags = [t for t in im.get("RepoTags") or [] if t != "<none>:<none>"]
+        g = labels.get(CACHE_GROUP_LABEL, im["Id"].split(":")[-1][:12])
         row = groups.setdefault(
             g,
             {
-                "exercise": im.labels.get(engine.EXERCISE_LABEL, "?"),
+                "exercise": labels.get(engine.EXERCISE_LABEL, "?"),
                 "group": g,
                 "tags": [],
                 "ids": [],
                 "at": 0.0,
             },
         )
-        row["tags"] += im.tags
-        row["ids"].append(im.id)
-        row["at"] = max(row["at"], float(im.labels.get(CACHE_AT_LABEL, "0") or 0))
+        row["tags"] += tags
+        row["ids"].append(im["Id"])
+        row["at"] = max(row["at"], float(labels.get(CACHE_AT_LABEL, "0") or 0))
     return sorted(groups.values(), key=lambda r: r["at"], reverse=True)
+
+
+_HISTORY: dict[str, list[tuple[str, int, bool]]] = {}
+
+
+def _history(image_id: str) -> list[tuple[str, int, bool]]:
+    """(id, size, is a course-independent tagged ancestor) of each layer under ``image_id``.
+
+    An image id is the hash of its content, so its history never changes: asked once per
+    process (eviction runs after every new cached build, over every entry).
+    """
+    if image_id not in _HISTORY:
+        rows = []
+        for h in engine.client().api.history(image_id):
+            tags = [t for t in (h.get("Tags") or []) if not t.startswith(engine.CACHE_REPO + "/")]
+            hid = h.get("Id") or ""
+            rows.append((hid, int(h.get("Size", 0)), bool(tags) and hid != image_id))
+        _HISTORY[image_id] = rows
+    return _HISTORY[image_id]
 
 
 def _own_bytes(image_id: str, seen: set[str]) -> int:
     """Bytes of the layers above the last course-independent tagged ancestor (deduplicated)."""
     total = 0
-    for h in engine.client().api.history(image_id):
-        tags = [t for t in (h.get("Tags") or []) if not t.startswith(engine.CACHE_REPO + "/")]
-        if tags and h.get("Id") != image_id:
+    for hid, size, is_base in _history(image_id):
+        if is_base:
             break  # a base image (python:3.11-slim...): not the cache's bytes
-        hid = h.get("Id") or ""
         if hid and hid != "<missing>":
             if hid in seen:
                 continue
             seen.add(hid)
-        total += int(h.get("Size", 0))
+        total += size
     return total
 
 

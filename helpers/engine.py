@@ -181,6 +181,24 @@ def _is_stage_tag(tag: str, run: str | None = None) -> bool:
     return tag.startswith(prefix)
 
 
+def list_images(name: str | None = None, filters: dict[str, Any] | None = None) -> list[Any]:
+    """``images.list`` that tolerates an image removed while it is listed.
+
+    docker-py lists ids, then inspects each; another process removing one in between (a
+    check tidying its cache, ``clean`` elsewhere) must not turn into ``ImageNotFound``.
+    """
+    import docker
+
+    c = client()
+    out = []
+    for row in c.api.images(name=name, filters=filters):
+        try:
+            out.append(c.images.get(row["Id"]))
+        except docker.errors.ImageNotFound:
+            continue  # gone meanwhile: nothing to list
+    return out
+
+
 def removable_images(
     include_base: bool = False, run: str | None = None, include_cache: bool | None = None
 ) -> list[Any]:
@@ -193,15 +211,14 @@ def removable_images(
     labels too. So a base replica counts only when it is tagged with the very name it
     replicates, and temp images only when the helpers tagged them under ``shipshape-``.
     """
-    c = client()
     # Earlier build stages the helpers tagged (see images.build): they carry their base
     # image's labels, or none, so they are found by tag, not by label.
     out = [
         im
-        for im in c.images.list(name=f"{TAG_PREFIX}stage/*")
+        for im in list_images(name=f"{TAG_PREFIX}stage/*")
         if im.tags and all(_is_stage_tag(t, run) for t in im.tags)
     ]
-    for im in c.images.list(filters=_managed_filter(run=run)):
+    for im in list_images(filters=_managed_filter(run=run)):
         kind = im.labels.get(KIND_LABEL)
         if any(im.id == o.id for o in out):
             continue
