@@ -16,6 +16,7 @@ from typing import Any
 
 from . import capabilities
 from .engine import EngineUnavailable, client, compose_command
+from .findings import Finding
 
 
 def _cli_version(args: list[str]) -> str | None:
@@ -26,15 +27,35 @@ def _cli_version(args: list[str]) -> str | None:
     return r.stdout.strip() if r.returncode == 0 else None
 
 
-@dataclass
-class DoctorItem:
-    """One preflight finding."""
+class DoctorItem(Finding):
+    """One preflight finding: a :class:`~helpers.findings.Finding` worth no points.
 
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
+    ``ok``, ``detail`` and ``fix`` are the doctor's words for ``passed``, ``message`` and
+    ``hint``; ``required`` False makes a failure a warning (the course still runs).
+    """
+
+    def __init__(self, name: str, ok: bool, detail: str, fix: str = "", required: bool = True):
+        super().__init__(name=name, points=0, passed=ok, message=detail, hint=fix)
+        self.required = required
+
+    @property
+    def ok(self) -> bool:
+        return self.passed
+
+    @property
+    def detail(self) -> str:
+        return self.message
+
+    @property
+    def fix(self) -> str:
+        return self.hint
+
+    @fix.setter
+    def fix(self, value: str) -> None:
+        self.hint = value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "ok": self.ok, "required": self.required}
 
 
 @dataclass
@@ -58,7 +79,7 @@ class DoctorReport:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "items": [i.__dict__ for i in self.items]}
+        return {"ok": self.ok, "items": [i.to_dict() for i in self.items]}
 
     def _repr_html_(self) -> str:
         from . import display
