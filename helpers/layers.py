@@ -7,15 +7,18 @@ Building, tagging and removing images is :mod:`helpers.images`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import re
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from . import engine
+from . import engine, settings
 
 
 def layers(image: str) -> list[dict[str, Any]]:
@@ -73,11 +76,48 @@ def _layer_entries(fileobj: io.BufferedIOBase) -> dict[str, int]:
     return out
 
 
+def _layer_cache(diff_id: str) -> Path:
+    return settings.cache_dir() / "layers" / f"{diff_id.split(':')[-1]}.json"
+
+
+def _cached_layer(diff_id: str) -> dict[str, int] | None:
+    try:
+        return dict(json.loads(_layer_cache(diff_id).read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def _remember_layer(diff_id: str, files: dict[str, int]) -> None:
+    path = _layer_cache(diff_id)
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
+        part.write_text(json.dumps(files, separators=(",", ":")))
+        os.replace(part, path)  # atomic: a reader sees the whole table or none
+
+
 def layer_files(image: str) -> list[dict[str, int]]:
     """Each layer's files (path -> bytes, -1 for a deletion), oldest layer first.
 
-    Reads ``docker save`` as a stream, so memory stays small for a 1 GB image.
+    A layer's table is remembered in the course cache under its diff id (the hash of its
+    content, so it never goes stale): the base image's layers are read once, and a re-check
+    of an unchanged image reads nothing. Otherwise reads ``docker save`` as a stream, so
+    memory stays small for a 1 GB image.
     """
+    diff_ids = list(engine.client().api.inspect_image(image)["RootFS"]["Layers"])
+    known = [_cached_layer(d) for d in diff_ids]
+    if diff_ids and all(k is not None for k in known):
+        return [k for k in known if k is not None]
+    per_layer = _saved_layer_files(image)
+    if len(per_layer) == len(diff_ids):
+        for d, files, k in zip(diff_ids, per_layer, known, strict=True):
+            if k is None:
+                _remember_layer(d, files)
+    return per_layer
+
+
+def _saved_layer_files(image: str) -> list[dict[str, int]]:
+    """:func:`layer_files` read from ``docker save``, streamed."""
     raw = engine.client().api.get_image(image)
     by_name: dict[str, dict[str, int]] = {}
     manifest = None
