@@ -334,3 +334,62 @@ def _stat_row(s: dict[str, Any], t: float) -> dict[str, Any]:
         "memory_limit": int(mem.get("limit", 0)),
         "cpu_percent": round(pct, 1),
     }
+
+
+def read_file(ctr: Container, path: str, max_bytes: int = 1 << 20) -> bytes | None:
+    """A regular file's bytes from a (possibly stopped) container (``docker cp``), else None.
+
+    None when the path is absent or is not a regular file; at most ``max_bytes`` are read.
+    """
+    import io
+    import tarfile
+
+    import docker
+
+    try:
+        stream, stat = ctr.get_archive(path)
+    except (docker.errors.NotFound, docker.errors.APIError):
+        return None
+    if int(stat.get("size") or 0) > 64 * max_bytes:
+        return None  # not worth streaming: a log file that large is judged by its name
+    data = b"".join(stream)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        member = tf.getmembers()[0] if tf.getmembers() else None
+        if member is None or not member.isfile():
+            return None
+        f = tf.extractfile(member)
+        return f.read(max_bytes) if f else None
+
+
+@dataclass
+class Pid1:
+    """The running container's PID 1 as the engine sees it (``docker top``)."""
+
+    command: str  # PID 1's command line
+    children: list[str]  # the command lines of its direct children
+    source: str  # "docker top" or, where top is unavailable, "inspect" (Path + Args)
+
+
+def pid1(ctr: Container) -> Pid1:
+    """PID 1's command line and its children's, read from the running container.
+
+    ``docker top`` lists the container's processes with host PIDs; PID 1 is the one whose
+    PID is ``State.Pid``. Where top cannot run, the engine's record of what it started
+    (``Path`` and ``Args``) stands in: it is PID 1 unless that process ``exec``'d another.
+    """
+    ctr.reload()
+    host_pid = str((ctr.attrs.get("State") or {}).get("Pid") or "")
+    try:
+        top = ctr.top(ps_args="-o pid,ppid,args")
+        titles = [t.upper() for t in top.get("Titles") or []]
+        rows = top.get("Processes") or []
+        i_pid, i_ppid = titles.index("PID"), titles.index("PPID")
+        i_cmd = next(i for i, t in enumerate(titles) if t in ("COMMAND", "CMD", "ARGS"))
+    except Exception:
+        rows = []
+    first = next((r for r in rows if str(r[i_pid]) == host_pid), None)
+    if first is not None:
+        kids = [str(r[i_cmd]) for r in rows if str(r[i_ppid]) == host_pid]
+        return Pid1(str(first[i_cmd]), kids, "docker top")
+    args = [ctr.attrs.get("Path") or "", *(ctr.attrs.get("Args") or [])]
+    return Pid1(" ".join(a for a in args if a), [], "inspect")
