@@ -393,3 +393,44 @@ def pid1(ctr: Container) -> Pid1:
         return Pid1(str(first[i_cmd]), kids, "docker top")
     args = [ctr.attrs.get("Path") or "", *(ctr.attrs.get("Args") or [])]
     return Pid1(" ".join(a for a in args if a), [], "inspect")
+
+
+@contextlib.contextmanager
+def created(image: str, command: Any = None, **kwargs: Any) -> Iterator[Container]:
+    """A labelled container created but not started (``docker create``), removed on leaving.
+
+    For probes that put a file into the container before it starts (``put_archive``).
+    """
+    import uuid
+
+    lab = engine.labels(kind=kwargs.pop("kind", engine.KIND_TEMP))
+    lab.update(kwargs.pop("labels", {}) or {})
+    handle = uuid.uuid4().hex
+    lab[HANDLE_LABEL] = handle
+    c = engine.client()
+    ctr = None
+    try:
+        ctr = c.containers.create(image, command, labels=lab, **apply_ceilings(kwargs))
+        yield ctr
+    finally:
+        if ctr is not None:
+            remove_quietly(ctr)
+        else:
+            for orphan in c.containers.list(
+                all=True, filters={"label": f"{HANDLE_LABEL}={handle}"}
+            ):
+                remove_quietly(orphan)
+
+
+def put_file(ctr: Container, path: str, data: bytes, mode: int = 0o644) -> bool:
+    """Write one file into a (created or running) container at ``path`` (``docker cp``)."""
+    import io
+    import posixpath
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        info = tarfile.TarInfo(posixpath.basename(path))
+        info.size, info.mode = len(data), mode
+        tf.addfile(info, io.BytesIO(data))
+    return bool(ctr.put_archive(posixpath.dirname(path) or "/", buf.getvalue()))
