@@ -15,7 +15,7 @@ import re
 import uuid
 from pathlib import Path
 
-from .. import containers, images
+from .. import containers, images, inside
 from ..dockerfile import Dockerfile, image_tag
 from ..findings import Report
 from .requirements import Requirement
@@ -114,11 +114,11 @@ def speaks_through_greet_py(image_id: str) -> tuple[bool | None, dict]:
 
     attrs = engine.client().images.get(image_id).attrs
     token = f"probe-{uuid.uuid4().hex[:12]}"
-    with containers.created(image_id) as ctr:
-        where = next((p for p in _script_paths(attrs) if containers.read_file(ctr, p)), None)
+    with inside.created(image_id) as ctr:
+        where = next((p for p in _script_paths(attrs) if inside.read_file(ctr, p)), None)
         if where is None:
             return None, {"looked_in": _script_paths(attrs)}
-        containers.put_file(ctr, where, f"print({token!r})\n".encode())
+        inside.put_file(ctr, where, f"print({token!r})\n".encode())
         ctr.start()
         containers.wait_for_exit(ctr, timeout_s=60)
         out = ctr.logs().decode("utf-8", "replace").strip()

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .. import containers, images, logs
+from .. import containers, images, inside, logs
 from ..findings import Report
 from . import intact
 from .requirements import Requirement
@@ -94,7 +94,7 @@ def _run_once(tag: str, environment: dict[str, str] | None = None) -> dict[str, 
         diff = ctr.diff() or []
         written: dict[str, str | None] = {}
         for path in logs.written_paths(diff)[:MAX_FILES_READ]:
-            data = containers.read_file(ctr, path, max_bytes=256 * 1024)
+            data = inside.read_file(ctr, path, max_bytes=256 * 1024)
             written[path] = data.decode("utf-8", "replace") if data is not None else None
         return {
             "exit_code": code,

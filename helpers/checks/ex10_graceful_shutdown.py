@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import behaviour, containers, images
+from .. import behaviour, containers, images, inside
 from ..findings import Report
 from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict
@@ -66,7 +66,7 @@ README_NOT_RULES: dict[str, str] = {
 
 def read_file(ctr: Any, path: str) -> str | None:
     """A file's text from a (possibly stopped) container, or None when absent."""
-    data = containers.read_file(ctr, path)
+    data = inside.read_file(ctr, path)
     return data.decode("utf-8", "replace") if data is not None else None
 
 
@@ -97,15 +97,15 @@ def is_worker(command: str) -> bool:
     )
 
 
-def pid1_kind(pid: containers.Pid1) -> str:
+def pid1_kind(pid: inside.Pid1) -> str:
     """``worker`` (Python runs the worker as PID 1), ``init`` (a forwarding init in front
     of it) or ``other`` (a shell, a script, a launcher: signals stop there).
 
-    >>> pid1_kind(containers.Pid1("python worker.py", [], "docker top"))
+    >>> pid1_kind(inside.Pid1("python worker.py", [], "docker top"))
     'worker'
-    >>> pid1_kind(containers.Pid1("/sbin/docker-init -- python worker.py", ["python worker.py"], "docker top"))
+    >>> pid1_kind(inside.Pid1("/sbin/docker-init -- python worker.py", ["python worker.py"], "docker top"))
     'init'
-    >>> pid1_kind(containers.Pid1("/bin/sh -c python worker.py", ["python worker.py"], "docker top"))
+    >>> pid1_kind(inside.Pid1("/bin/sh -c python worker.py", ["python worker.py"], "docker top"))
     'other'
     """
     if is_worker(pid.command):
@@ -135,7 +135,7 @@ class Stopped:
     stop: containers.StopResult
     logs: str
     checkpoint: str | None
-    pid1: containers.Pid1
+    pid1: inside.Pid1
     interrupted: Interrupted
 
 
@@ -160,7 +160,7 @@ def stopped(f: Facts) -> Stopped:
     ):
         behaviour.wait_for_log(ctr, "batch 1 done", timeout_s=30)
         behaviour.wait_for_log(other, "batch 1 done", timeout_s=30)
-        pid = containers.pid1(ctr)
+        pid = inside.pid1(ctr)
         ended: dict[str, Any] = {}
 
         def wait_interrupted() -> None:
