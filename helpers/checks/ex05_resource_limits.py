@@ -33,8 +33,8 @@ OOM = "the memory hog is OOM-killed under the ETL's limit"
 DB_ALIVE = "the database keeps running and healthy"
 
 REQUIREMENTS = (
-    Requirement("the database may use at most 1 GB of memory and 1 CPU", ("limits",)),
-    Requirement("the ETL may use at most 2 GB of memory and 2 CPUs", ("limits",)),
+    Requirement("the database is limited to exactly 1 GB of memory and 1 CPU", ("limits",)),
+    Requirement("the ETL is limited to exactly 2 GB of memory and 2 CPUs", ("limits",)),
     Requirement(
         'with deploy: resources: limits: (memory: 1G, cpus: "1") or the service keys '
         "mem_limit: and cpus:",
