@@ -189,8 +189,16 @@ sys.exit(0)
                 "COPY worker.py .", "COPY worker.py entrypoint.sh ./\nRUN chmod +x entrypoint.sh"
             ).replace(EXEC_CMD, 'ENTRYPOINT ["/app/entrypoint.sh"]\n' + EXEC_CMD),
         ),
+        # an init that forwards signals as PID 1 (a build that pip-installs it, like 05's)
+        (
+            {"worker.py": WORKER},
+            DOCKERFILE.replace(
+                "WORKDIR /app",
+                "RUN pip install --no-cache-dir dumb-init==1.2.5.post1\nWORKDIR /app",
+            ).replace(EXEC_CMD, 'ENTRYPOINT ["dumb-init", "--"]\n' + EXEC_CMD),
+        ),
     ],
-    ids=["shell-form-with-exec", "entrypoint-script-with-exec"],
+    ids=["shell-form-with-exec", "entrypoint-script-with-exec", "dumb-init"],
 )
 def test_alternative_answers_score_the_maximum(tmp_path, base_images, files, dockerfile):
     dst = tmp_path / "ex10"
@@ -201,3 +209,5 @@ def test_alternative_answers_score_the_maximum(tmp_path, base_images, files, doc
     rep = check("10", path=dst)
     assert rep.error is None, rep.error
     assert rep.score == rep.max_score, str(rep)
+    pid1 = next(r for r in rep.results if r.name == ex.PID1)
+    assert ("dumb-init" in dockerfile) == pid1.evidence["pid1"].startswith("dumb-init")
