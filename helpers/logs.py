@@ -10,13 +10,17 @@ Example:
     (1, [(2, 'plain text')])
     >>> log_file_changes([{"Path": "/app/pipeline.log", "Kind": 1}, {"Path": "/tmp", "Kind": 0}])
     ['/app/pipeline.log']
+    >>> timestamp_ok("2024-05-01T12:00:00.123Z"), timestamp_ok(1714564800.5), timestamp_ok("now")
+    (True, True, False)
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,6 +30,18 @@ if TYPE_CHECKING:
 #: The keys every structured record must carry in the lessons and exercise 06.
 REQUIRED_KEYS = ("timestamp", "level", "message", "module", "function")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+#: Other spellings of the required keys that logging libraries use; named in hints only,
+#: because a log search queries one name (the exercise's README fixes them).
+KEY_ALIASES = {
+    "timestamp": ("@timestamp", "time", "ts", "asctime", "created", "datetime"),
+    "level": ("levelname", "severity", "lvl", "log.level"),
+    "message": ("msg", "text", "event"),
+    "module": ("mod", "logger", "name"),
+    "function": ("funcName", "func", "funcname"),
+}
+#: Epoch timestamps are accepted in seconds, milliseconds, microseconds or nanoseconds
+#: when they fall between 2000-01-01 and 2100-01-01.
+_EPOCH_RANGE_S = (946_684_800, 4_102_444_800)
 
 
 @dataclass
@@ -62,47 +78,134 @@ def parse_json_lines(text: str) -> ParsedLogs:
     return out
 
 
+def timestamp_ok(value: Any) -> bool:
+    """A point in time as log tools read it: an ISO-8601 / RFC 3339 string with a time of day
+    (``2024-05-01T12:00:00Z``, logging's default ``2024-05-01 12:00:00,123``), or a Unix
+    epoch number (seconds, ms, us or ns; a numeric string too).
+
+    >>> [timestamp_ok(v) for v in ("2024-05-01 12:00:00,123", 1714564800123, "1714564800.5")]
+    [True, True, True]
+    >>> [timestamp_ok(v) for v in ("2024-05-01", "", 12, True, None, "yesterday")]
+    [False, False, False, False, False, False]
+    """
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            if len(text) < 16 or not re.search(r"\d[T ]\d\d:\d\d", text):
+                return False
+            try:
+                datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                return False
+            return True
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return False
+    lo, hi = _EPOCH_RANGE_S
+    return any(lo <= value / scale <= hi for scale in (1, 1e3, 1e6, 1e9))
+
+
+def _value_ok(key: str, value: Any) -> bool:
+    if key == "timestamp":
+        return timestamp_ok(value)
+    if key == "message":
+        return isinstance(value, str)
+    return isinstance(value, str) and bool(value.strip())
+
+
 def missing_keys(
     records: list[dict[str, Any]], keys: tuple[str, ...] = REQUIRED_KEYS
 ) -> dict[str, int]:
-    """How many records lack each key (absent, empty or not a string), keys with 0 left out.
+    """How many records lack each key or carry a value that is not one, 0 counts left out.
+
+    A value counts when it is what the key names: ``timestamp`` a time (see
+    :func:`timestamp_ok`: ISO-8601 string or epoch number), ``message`` a string (it may be
+    empty), the other keys non-empty strings.
 
     >>> missing_keys([{"timestamp": "t", "level": "INFO", "message": "m"}])
-    {'module': 1, 'function': 1}
+    {'timestamp': 1, 'module': 1, 'function': 1}
+    >>> missing_keys([{"timestamp": 1714564800.1, "level": "INFO", "message": "", "module": "m",
+    ...                "function": "f"}])
+    {}
     """
     counts = {k: 0 for k in keys}
     for rec in records:
         for k in keys:
-            v = rec.get(k)
-            if not isinstance(v, str) or not v.strip():
+            if not _value_ok(k, rec.get(k)):
                 counts[k] += 1
     return {k: n for k, n in counts.items() if n}
 
 
+def aliases_used(
+    records: list[dict[str, Any]], keys: list[str] | tuple[str, ...]
+) -> dict[str, str]:
+    """For each of ``keys``, another spelling of it the records carry instead (for hints).
+
+    >>> aliases_used([{"levelname": "INFO", "msg": "hi"}], ["level", "message", "module"])
+    {'level': 'levelname', 'message': 'msg'}
+    """
+    out: dict[str, str] = {}
+    for k in keys:
+        for alias in KEY_ALIASES.get(k, ()):
+            if any(alias in r for r in records):
+                out[k] = alias
+                break
+    return out
+
+
 def level_counts(records: list[dict[str, Any]]) -> dict[str, int]:
-    """Records per level name (upper-cased), in severity order.
+    """Records per level name (upper-cased), in severity order; ``levelname`` & co. count.
 
     >>> level_counts([{"level": "info"}, {"level": "ERROR"}, {"level": "INFO"}, {}])
     {'INFO': 2, 'ERROR': 1, '?': 1}
     """
     out: dict[str, int] = {}
     for rec in records:
-        lvl = str(rec.get("level") or "?").upper()
+        name = rec.get("level") or next((rec[a] for a in KEY_ALIASES["level"] if rec.get(a)), None)
+        lvl = str(name or "?").upper()
         out[lvl] = out.get(lvl, 0) + 1
     order = {name: i for i, name in enumerate((*LEVELS, "?"))}
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 _LOG_NAME = re.compile(r"(\.log(\.\d+)?$)|(\.log\.jsonl?$)|(^logs?$)", re.IGNORECASE)
-_IGNORED = ("/tmp/", "/proc/", "/dev/")
+#: Not files the image or the container wrote: the kernel's and the engine's mounts.
+_NOT_WRITTEN = ("/proc", "/dev", "/sys")
+
+
+def _outside_mounts(path: str) -> bool:
+    return not any(path == m or path.startswith(m + "/") for m in _NOT_WRITTEN)
+
+
+def written_paths(diff: list[dict[str, Any]] | None) -> list[str]:
+    """Paths the container added or changed that are not just parents of other changes.
+
+    ``docker diff`` lists a folder as changed when anything below it changes; the leaves
+    are the files (or empty folders) the container wrote. Everything counts, ``/tmp`` and
+    ``/var/tmp`` included; only ``/proc``, ``/dev`` and ``/sys`` are not the writable layer.
+
+    >>> written_paths([{"Path": "/tmp", "Kind": 0}, {"Path": "/tmp/x.out", "Kind": 1},
+    ...                {"Path": "/app/old.log", "Kind": 2}, {"Path": "/dev/shm", "Kind": 0}])
+    ['/tmp/x.out']
+    """
+    kept = [
+        ch.get("Path", "")
+        for ch in diff or []
+        if ch.get("Kind") != 2 and _outside_mounts(ch.get("Path", ""))
+    ]
+    return sorted(p for p in kept if p and not any(q.startswith(p + "/") for q in kept))
 
 
 def log_file_changes(diff: list[dict[str, Any]] | None) -> list[str]:
     """Paths in ``container.diff()`` that are log files (or log folders) added or changed.
 
     A log path is a name ending in ``.log`` (``.log.1`` and ``.log.jsonl`` too) or a
-    folder named ``log``/``logs`` and anything inside it. Deletions (Kind 2) and
-    ``/tmp`` are ignored; bytecode caches are not logs.
+    folder named ``log``/``logs`` and anything inside it, anywhere in the writable layer
+    (``/tmp`` too). Deletions (Kind 2) and ``/proc``, ``/dev``, ``/sys`` are ignored;
+    bytecode caches are not logs.
 
     >>> log_file_changes([{"Path": "/app/logs", "Kind": 1}, {"Path": "/app/logs/run.txt", "Kind": 1},
     ...                   {"Path": "/app/__pycache__/x.pyc", "Kind": 1},
@@ -113,7 +216,7 @@ def log_file_changes(diff: list[dict[str, Any]] | None) -> list[str]:
     out = []
     for ch in diff or []:
         path, kind = ch.get("Path", ""), ch.get("Kind")
-        if kind == 2 or path.startswith(_IGNORED):
+        if kind == 2 or not _outside_mounts(path):
             continue
         parts = [p for p in path.split("/") if p]
         if not parts or "__pycache__" in parts:

@@ -18,6 +18,8 @@ from typing import Any
 
 from .. import behaviour, compose, containers, engine
 from ..findings import Report
+from . import intact
+from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "05"
@@ -29,6 +31,29 @@ JUDGES_LIMITS = True
 LIMITS = "limits are applied on the containers"
 OOM = "the memory hog is OOM-killed under the ETL's limit"
 DB_ALIVE = "the database keeps running and healthy"
+
+REQUIREMENTS = (
+    Requirement("the database is limited to exactly 1 GB of memory and 1 CPU", ("limits",)),
+    Requirement("the ETL is limited to exactly 2 GB of memory and 2 CPUs", ("limits",)),
+    Requirement(
+        'with deploy: resources: limits: (memory: 1G, cpus: "1") or the service keys '
+        "mem_limit: and cpus:",
+        ("limits",),
+    ),
+    Requirement("Leave hog.py as it is", ("oom",)),
+    Requirement("It must be OOM-killed, proven by three signals together", ("oom",)),
+    Requirement("the database must still be running and healthy", ("db_alive",)),
+    Requirement("never restarted", ("db_alive",)),
+)
+README_NOT_RULES = {
+    "it stops by itself at 3 GB, so it is bounded even here": "describes hog.py",
+    "A CPU limit cannot be larger than the number of CPUs the engine has": "explains why "
+    "the course asks for at least 2 CPUs",
+    "A reservations: block is a promised minimum, not a ceiling": "explains why a "
+    "reservation does not count; the limits item reads the limit, not the reservation",
+    "it gets exactly your limits": "describes how the check runs the hog",
+    'Exit 137 alone only means "SIGKILL"': "explains why the OOM item needs three signals",
+}
 
 GIB = 1024**3
 #: What the exercise asks: service -> (memory bytes, CPUs).
@@ -81,6 +106,9 @@ def stack(f: Facts) -> Iterator[dict[str, Any]]:
         except compose.ComposeError as exc:
             state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
         state["db"], state["etl"] = st.service("db"), st.service("etl")
+        if state["db"] is not None:
+            state["db"].reload()
+            state["db_started_at"] = state["db"].attrs["State"].get("StartedAt")
         yield state
 
 
@@ -125,8 +153,8 @@ def limits_applied(f: Facts) -> Verdict:
         ok,
         msg if ok else f"{msg}. Not as asked: {'; '.join(problems)}",
         hint="Under each service put `deploy: resources: limits:` with `memory:` and `cpus:` "
-        '(db: 1G and "1"; etl: 2G and "2"). `reservations:` only promise a minimum: '
-        "they never stop a service from taking more.",
+        '(db: 1G and "1"; etl: 2G and "2"), or the service keys `mem_limit:` and `cpus:`. '
+        "`reservations:` only promise a minimum: they never stop a service from taking more.",
         evidence={"inspect": rows, "compose_output": state.get("up_output", "")[-600:]},
         earned=earned,
     )
@@ -173,7 +201,9 @@ def hog_killed(f: Facts) -> Verdict:
         held = [ln for ln in info.logs.splitlines() if ln.startswith("hog: holding")]
     finally:
         containers.remove_quietly(hog)
+    changed = intact.changed(f.path, SLUG, ["hog.py"])
     ev = {
+        "hog_py": changed.get("hog.py", "as shipped"),
         "exit_code": info.exit_code,
         "oom_killed": info.oom_killed,
         "memory_limit_bytes": info.memory_limit,
@@ -182,6 +212,15 @@ def hog_killed(f: Facts) -> Verdict:
         "seconds": round(info.seconds, 1),
     }
     state["hog"] = ev
+    if changed:
+        return Verdict(
+            False,
+            f"hog.py is {changed['hog.py']}: the check runs the shipped memory hog, and this "
+            f"one ended with exit {info.exit_code}, OOMKilled {info.oom_killed}",
+            hint="The task is solved in compose.yaml alone: restore hog.py from the starter "
+            "(exercises/05_resource_limits/hog.py as shipped).",
+            evidence=ev,
+        )
     if info.oom_confirmed:
         return Verdict(
             True,
@@ -225,17 +264,33 @@ def db_alive(f: Facts) -> Verdict:
     tl = behaviour.wait_for_status(db, {"healthy"}, timeout_s=60)
     db.reload()
     st = db.attrs["State"]
+    restarted = int(db.attrs.get("RestartCount") or 0) > 0 or (
+        st.get("StartedAt") != state.get("db_started_at")
+    )
     ev = {
         "status": st.get("Status"),
         "health": tl.final,
         "oom_killed": st.get("OOMKilled"),
         "restart_count": db.attrs.get("RestartCount", 0),
+        "started_at": st.get("StartedAt"),
+        "started_at_before_the_hog": state.get("db_started_at"),
     }
-    ok = st.get("Status") == "running" and tl.final == "healthy" and not st.get("OOMKilled")
+    ok = (
+        st.get("Status") == "running"
+        and tl.final == "healthy"
+        and not st.get("OOMKilled")
+        and not restarted
+    )
     after = f"after the hog ended with exit {state['hog']['exit_code']}"
     if ok:
         return Verdict(True, f"running and healthy {after}", evidence=ev)
-    if tl.final == "none":
+    if restarted and st.get("Status") == "running":
+        hint = (
+            "The database died while the hog ran and was restarted (a restart policy hides "
+            "it, not the limits): every connection and in-flight transaction was lost. Give "
+            "it its own 1G limit and keep the ETL at 2G so the kernel kills the hog instead."
+        )
+    elif tl.final == "none":
         hint = "The database has no health check: keep the starter's pg_isready healthcheck."
     else:
         hint = (

@@ -40,8 +40,24 @@ def test_starter_fails_with_hints(base_images, resource_counts):
             'FROM python:3.11-slim\nCOPY app.py .\nCMD ["python", "app.py"]\n',
             {"the image builds", "it prints the greeting"},
         ),
+        # issue 11, kind 3: the right words, but not from the script
+        (
+            'FROM python:3.11-slim\nCMD ["echo", "hello from shipshape"]\n',
+            {"it prints the greeting"},
+        ),
+        (
+            "FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\n"
+            'CMD ["python", "-c", "print(\'hello from shipshape\')"]\n',
+            {"it prints the greeting"},
+        ),
+        # a slim first stage does not make the final image slim
+        (
+            "FROM python:3.11-slim AS deps\nFROM python:3.11\nWORKDIR /app\nCOPY greet.py .\n"
+            'CMD ["python", "greet.py"]\n',
+            {"the base image is a specific slim tag"},
+        ),
     ],
-    ids=["no-cmd", "full-base", "wrong-file"],
+    ids=["no-cmd", "full-base", "wrong-file", "echo", "python-c", "slim-only-in-first-stage"],
 )
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, dockerfile, failing):
     (tmp_path / "greet.py").write_text((ROOT / "exercises/00_warmup/greet.py").read_text())
@@ -51,6 +67,32 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, dockerfile
     for r in rep.results:
         if not r.passed:
             assert r.hint, f"{r.name} failed without a hint"
+    if "echo" in dockerfile or "-c" in dockerfile:
+        hint = next(r.hint for r in rep.results if not r.passed)
+        assert "run the script" in hint and 'CMD ["python", "greet.py"]' in hint
+
+
+@pytest.mark.parametrize(
+    "dockerfile",
+    [
+        # the tag from an ARG, a named stage, ENTRYPOINT + CMD split
+        "ARG PYTHON_TAG=3.11-slim\nFROM python:${PYTHON_TAG} AS base\nWORKDIR /srv\n"
+        'COPY greet.py .\n\nFROM base\nENTRYPOINT ["python"]\nCMD ["greet.py"]\n',
+        # no WORKDIR, an absolute path, the shell form (the warm-up does not judge the form)
+        "FROM python:3.11-slim\nCOPY greet.py /opt/greet/greet.py\nCMD python3 -u /opt/greet/greet.py\n",
+    ],
+    ids=["arg-and-stage", "absolute-path-shell-form"],
+)
+def test_alternative_answers_score_the_maximum(tmp_path, base_images, resource_counts, dockerfile):
+    before = resource_counts()
+    (tmp_path / "greet.py").write_text((ROOT / "exercises/00_warmup/greet.py").read_text())
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    rep = check("00", path=tmp_path)
+    assert rep.error is None, rep.error
+    assert rep.score == rep.max_score, str(rep)
+    greets = next(r for r in rep.results if r.name == "it prints the greeting")
+    assert greets.evidence["replaced"].endswith("greet.py")  # the probe really swapped it
+    assert resource_counts() == before
 
 
 def cli(*args):

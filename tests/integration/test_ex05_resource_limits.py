@@ -62,8 +62,11 @@ def test_solution_evidence_with_three_oom_signals(base_images):
             {ex.LIMITS, ex.OOM},
             "limit",
         ),
+        # issue 11, kind 1: the limits are right but hog.py was changed (it is still
+        # OOM-killed: only the "leave hog.py as it is" rule fails it)
+        (lambda s: s + "\n", {ex.OOM}, "restore hog.py"),
     ],
-    ids=["reservation-not-limit", "db-unlimited", "etl-4g"],
+    ids=["reservation-not-limit", "db-unlimited", "etl-4g", "hog-rewritten"],
 )
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing, hint_word):
     text = edit(SOLVED)
@@ -71,6 +74,13 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
     dst = tmp_path / "ex05"
     solution_copy("05_resource_limits", dst)
     (dst / "compose.yaml").write_text(text)
+    hog = dst / "hog.py"
+    if hint_word == "restore hog.py":  # the kind-1 case: compose right, the hog rewritten
+        hog.write_text(
+            hog.read_text().replace(
+                'MAX_MB = int(os.environ.get("HOG_MAX_MB", "3072"))', "MAX_MB = 8192"
+            )
+        )
     rep = check("05", path=dst)
     assert rep.error is None, rep.error
     assert failed_items(rep) == failing, str(rep)
@@ -79,3 +89,34 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
     for r in rep.results:
         if not r.passed:
             assert r.hint, f"{r.name} failed without a hint"
+
+
+#: Correct answers that differ from the reference solution: each must score the maximum.
+#: The service keys instead of ``deploy:``, in other units and number types.
+SERVICE_KEYS = (
+    SOLVED.replace(DB_LIMITS, "    mem_limit: 1g\n    cpus: 1\n").split(
+        "    deploy:\n      resources:\n        limits:\n          memory: 2G"
+    )[0]
+    + "    mem_limit: 2048m\n    cpus: 2.0\n"
+)
+#: ``deploy:`` in flow style with MiB and numbers, a YAML anchor, and a restart policy.
+FLOW_STYLE = (
+    SOLVED.replace(DB_LIMITS, "    deploy: {resources: {limits: {memory: 1024M, cpus: 1.0}}}\n")
+    .replace("  etl:\n", '  etl:\n    restart: "no"\n')
+    .split("    deploy:\n      resources:\n        limits:\n          memory: 2G")[0]
+    + "    deploy:\n      resources:\n        limits: &etl_limits\n          memory: 2g\n"
+    + "          cpus: '2.0'\n"
+)
+
+
+@pytest.mark.parametrize(
+    "compose_yaml", [SERVICE_KEYS, FLOW_STYLE], ids=["mem-limit-keys", "flow-style"]
+)
+def test_alternative_answers_score_the_maximum(tmp_path, base_images, compose_yaml):
+    assert "deploy:\n      resources:\n        limits:\n          memory: 2G" not in compose_yaml
+    dst = tmp_path / "ex05"
+    solution_copy("05_resource_limits", dst)
+    (dst / "compose.yaml").write_text(compose_yaml)
+    rep = check("05", path=dst)
+    assert rep.error is None, rep.error
+    assert rep.score == rep.max_score, str(rep)

@@ -222,11 +222,46 @@ def test_parse_json_lines_splits_records_from_text():
 
 
 def test_missing_keys_and_levels():
-    full = dict(timestamp="t", level="INFO", message="m", module="pipeline", function="main")
+    full = dict(
+        timestamp="2024-05-01T12:00:00+00:00",
+        level="INFO",
+        message="m",
+        module="pipeline",
+        function="main",
+    )
     assert logs.missing_keys([full, full]) == {}
     partial = {**full, "module": "", "function": None}
     assert logs.missing_keys([full, partial]) == {"module": 1, "function": 1}
+    # issue 11, kind 5: an epoch number is a timestamp; a word is not
+    epoch = {**full, "timestamp": 1714564800.25}
+    assert logs.missing_keys([epoch, {**full, "timestamp": 1714564800250}]) == {}
+    assert logs.missing_keys([{**full, "timestamp": "now"}]) == {"timestamp": 1}
+    renamed = {k: v for k, v in full.items() if k != "level"} | {"levelname": "INFO"}
+    assert logs.missing_keys([renamed]) == {"level": 1}
+    assert logs.aliases_used([renamed], ["level"]) == {"level": "levelname"}
     assert logs.level_counts([full, {**full, "level": "error"}, full]) == {"INFO": 2, "ERROR": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2024-05-01T12:00:00Z", True),
+        ("2024-05-01T12:00:00.123456+02:00", True),
+        ("2024-05-01 12:00:00,123", True),  # logging's default asctime
+        (1714564800, True),
+        (1714564800.123, True),
+        (1714564800123, True),  # milliseconds
+        ("1714564800.5", True),
+        ("2024-05-01", False),  # a day is not a point in time
+        (20, False),  # 1970: a level number, not a time
+        ("", False),
+        (None, False),
+        (True, False),
+        ("Fri May 1 12:00:00 2024", False),
+    ],
+)
+def test_timestamp_forms(value, ok):
+    assert logs.timestamp_ok(value) is ok
 
 
 @pytest.mark.parametrize(
@@ -241,13 +276,29 @@ def test_missing_keys_and_levels():
         ("/app/__pycache__/jsonlog.cpython-311.pyc", False),
         ("/app/catalog.json", False),
         ("/app/blog.md", False),
-        ("/tmp/scratch.log", False),
+        ("/tmp/scratch.log", True),  # /tmp is the writable layer too (issue 11, kind 4)
+        ("/proc/1/fd/1.log", False),
         ("/var/log", False),
     ],
 )
 def test_log_file_changes(path, is_log):
     assert logs.log_file_changes([{"Path": path, "Kind": 1}]) == ([path] if is_log else [])
     assert logs.log_file_changes([{"Path": path, "Kind": 2}]) == []  # deleted: not written
+
+
+def test_written_paths_are_the_leaves_of_the_whole_writable_layer():
+    diff = [
+        {"Path": "/tmp", "Kind": 0},
+        {"Path": "/tmp/out.txt", "Kind": 1},
+        {"Path": "/var", "Kind": 0},
+        {"Path": "/var/tmp", "Kind": 0},
+        {"Path": "/var/tmp/run", "Kind": 1},
+        {"Path": "/var/tmp/run/a.dat", "Kind": 1},
+        {"Path": "/app/gone.txt", "Kind": 2},
+        {"Path": "/sys/fs", "Kind": 0},
+        {"Path": "/dev/shm/x", "Kind": 1},
+    ]
+    assert logs.written_paths(diff) == ["/tmp/out.txt", "/var/tmp/run/a.dat"]
 
 
 def test_rotating_log_config_and_flood_command():
