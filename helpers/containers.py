@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import engine
+from . import engine, waiting
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -158,17 +158,17 @@ def wait_for_health(
         WaitError: the image defines no health check.
     """
     t0 = since if since is not None else time.monotonic()
-    deadline = time.monotonic() + timeout_s
     tl = HealthTimeline()
-    last = object()
-    while True:
+    last: list[object] = [object()]
+
+    def arrived() -> bool:
         ctr.reload()
         state = ctr.attrs["State"]
         status = health_status(ctr)
         now = time.monotonic() - t0
-        if status != last:
+        if status != last[0]:
             tl.changes.append((now, status or "none"))
-            last = status
+            last[0] = status
         if status is None:
             raise WaitError(
                 f"{ctr.name} has no health check, so it can never report healthy. "
@@ -177,7 +177,7 @@ def wait_for_health(
             )
         if status == want:
             tl.seconds, tl.final = now, status
-            return tl
+            return True
         if state.get("Status") in ("exited", "dead"):
             raise ContainerExited(
                 f"{ctr.name} exited with code {state.get('ExitCode')} before it became {want}.\n"
@@ -188,16 +188,20 @@ def wait_for_health(
                     "logs": logs_tail(ctr),
                 },
             )
-        if time.monotonic() > deadline:
-            probes = health_log(ctr)
-            last_out = (probes[-1].get("Output", "") if probes else "").strip()
-            raise NeverHealthy(
-                f"{ctr.name} was still {status!r} after {timeout_s:.0f}s (wanted {want!r}). "
-                f"Last probe exit code {probes[-1].get('ExitCode') if probes else '-'}: "
-                f"{last_out[:300] or '(no output)'}",
-                {"timeline": tl.to_rows(), "health_log": probes, "logs": logs_tail(ctr)},
-            )
-        time.sleep(POLL_S)  # polling interval of a deadline-bounded wait, not a fixed delay
+        return False
+
+    try:
+        waiting.until(arrived, timeout_s, interval_s=POLL_S, what=f"{ctr.name} {want}")
+    except waiting.Timeout:
+        probes = health_log(ctr)
+        last_out = (probes[-1].get("Output", "") if probes else "").strip()
+        raise NeverHealthy(
+            f"{ctr.name} was still {health_status(ctr)!r} after {timeout_s:.0f}s (wanted {want!r}). "
+            f"Last probe exit code {probes[-1].get('ExitCode') if probes else '-'}: "
+            f"{last_out[:300] or '(no output)'}",
+            {"timeline": tl.to_rows(), "health_log": probes, "logs": logs_tail(ctr)},
+        ) from None
+    return tl
 
 
 def wait_until_healthy(ctr: Container, timeout_s: float = 60.0) -> HealthTimeline:
@@ -310,8 +314,17 @@ def sample_stats(
 
     th = threading.Thread(target=reader, daemon=True)
     th.start()
+
+    def done() -> bool:  # the stream may keep going after the container stopped: ask
+        if not th.is_alive():
+            return True
+        with contextlib.suppress(Exception):
+            ctr.reload()
+            return ctr.status not in ("running", "created", "restarting")
+        return True
+
     try:
-        th.join(duration_s)
+        waiting.holds(done, duration_s, interval_s=0.25)
     finally:
         stop.set()
         resp.close()
