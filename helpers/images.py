@@ -308,6 +308,7 @@ def remove(image: str) -> bool:
         or im.labels.get(engine.KIND_LABEL) != engine.KIND_TEMP
     ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
+    cache_failed = False
     if settings.build_cache_enabled() and im.labels.get(engine.EXERCISE_LABEL):
         from .buildcache import _drop_entry, cache_entries, keep_as_cache
 
@@ -315,6 +316,7 @@ def remove(image: str) -> bool:
         try:
             keep_as_cache(im.id, im.labels[engine.EXERCISE_LABEL])
         except Exception:  # half-made cache: drop it, so the plain removal leaves nothing
+            cache_failed = True
             group = im.id.split(":")[-1][:12]
             with contextlib.suppress(Exception):
                 for e in cache_entries():
@@ -328,6 +330,9 @@ def remove(image: str) -> bool:
     except docker.errors.APIError:  # a stopped container still uses it
         with contextlib.suppress(docker.errors.NotFound):
             c.images.remove(image, force=True)
+    if cache_failed:  # no cache took the build's stage tags over: they are leftovers now
+        remove_stage_images(im.id)
+        return True
     try:
         c.images.get(im.id)
     except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too

@@ -70,7 +70,7 @@ def remove_stage_images(image_id: str) -> None:
     """Remove the tagged earlier-stage images of the build that produced ``image_id``."""
     c = engine.client()
     short = image_id.split(":")[-1][:12]
-    for im in c.images.list(name=f"{STAGE_REPO}/*"):
+    for im in engine.list_images(name=f"{STAGE_REPO}/*"):
         if not any(t.split(":")[0].endswith(f"-{short}") for t in im.tags):
             continue
         try:
