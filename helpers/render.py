@@ -82,9 +82,10 @@ def report_html(rep: Report) -> str:
             else ""
         )
         rows.append(
-            f"<tr><td style='color:{tint};font-size:1.2em'>{mark}</td>"
-            f"<td><b>{_esc(r.name)}</b><br>{_esc(msg)}{hint}{ev}</td>"
-            f"<td style='text-align:right'>{fmt_points(r.points_earned)}/"
+            f"<tr style='vertical-align:top'>"
+            f"<td style='color:{tint};font-size:1.2em;width:1.5em'>{mark}</td>"
+            f"<td style='text-align:left'><b>{_esc(r.name)}</b><br>{_esc(msg)}{hint}{ev}</td>"
+            f"<td style='text-align:right;white-space:nowrap'>{fmt_points(r.points_earned)}/"
             f"{fmt_points(r.points)}</td></tr>"
         )
     return (
@@ -103,8 +104,10 @@ def doctor_html(rep: Any) -> str:
         colour = GREEN if i.ok else (RED if i.required else AMBER)
         fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
         rows.append(
-            f"<tr><td style='color:{colour}'>{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
-            f"<td><b>{_esc(i.name)}</b></td><td>{_esc(i.detail)}{fix}</td></tr>"
+            f"<tr style='vertical-align:top'><td style='color:{colour};text-align:left'>"
+            f"{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
+            f"<td style='text-align:left'><b>{_esc(i.name)}</b></td>"
+            f"<td style='text-align:left'>{_esc(i.detail)}{fix}</td></tr>"
         )
     verdict = "ready" if rep.ok else "not ready: fix the red items"
     return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
