@@ -297,9 +297,12 @@ def _build_with_buildkit(
     import tempfile
 
     docker_cli = shutil.which("docker")
-    if docker_cli is None or subprocess.run(
-        [docker_cli, "buildx", "version"], capture_output=True, timeout=30
-    ).returncode:
+    if (
+        docker_cli is None
+        or subprocess.run(
+            [docker_cli, "buildx", "version"], capture_output=True, timeout=30
+        ).returncode
+    ):
         raise BuildError(
             f"Build of {ctx} not started: its Dockerfile uses a BuildKit-only flag (such as "
             "`RUN --mount=...`) and this machine has no docker buildx.\nHint: Install "

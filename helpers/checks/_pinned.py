@@ -99,11 +99,7 @@ def runs_python(command: list[str], script: str) -> bool:
         command = command[2].split()
     if command[:1] == ["exec"]:
         command = command[1:]
-    return (
-        len(command) == 2
-        and command[0] in PYTHONS
-        and command[1].rsplit("/", 1)[-1] == script
-    )
+    return len(command) == 2 and command[0] in PYTHONS and command[1].rsplit("/", 1)[-1] == script
 
 
 def probe(image: str, files: list[str], imports: list[str]) -> ImageFacts:
@@ -125,8 +121,13 @@ def probe(image: str, files: list[str], imports: list[str]) -> ImageFacts:
     line = next((x for x in out.splitlines() if x.startswith("SHIPSHAPE-PROBE ")), "")
     if not line:
         return ImageFacts(
-            "", {}, {}, {}, cmd, error=f"the probe found no python in the image "
-            f"(exit {info.exit_code}: {(err or out).strip()[-200:]})"
+            "",
+            {},
+            {},
+            {},
+            cmd,
+            error=f"the probe found no python in the image "
+            f"(exit {info.exit_code}: {(err or out).strip()[-200:]})",
         )
     data = json.loads(line.split(" ", 1)[1])
     return ImageFacts(
@@ -157,7 +158,9 @@ def problems(
         )
         have = installed.get(name)
         if have is None:
-            also = f" ({', '.join(variants)} is: a variant of the pinned package)" if variants else ""
+            also = (
+                f" ({', '.join(variants)} is: a variant of the pinned package)" if variants else ""
+            )
             out.append(f"{name}=={version} is not installed{also}")
         elif have != version:
             out.append(f"{name} {have} is installed, the pin is {version}")
