@@ -178,3 +178,70 @@ def problems(
 def folder_changes(folder: Path, slug: str, paths: list[str] | None = None) -> list[str]:
     """The fixed files of ``slug`` changed or missing in ``folder``, in words."""
     return [f"{rel} is {how}" for rel, how in intact.changed(folder, slug, paths).items()]
+
+
+@dataclass
+class Kept:
+    """Is the image running the shipped app with its pins? Problems found, by where."""
+
+    folder: list[str]  # fixed files changed in the learner's folder
+    image: list[str]  # pins / app files differing inside the image
+    command: list[str]  # the image's command, when it is not ``python <script>``
+    seen: ImageFacts | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not (self.folder or self.image or self.command)
+
+    def summary(self) -> str:
+        return "; ".join(self.folder + self.image + self.command)
+
+
+def kept(
+    folder: Path,
+    slug: str,
+    image: str,
+    script: str,
+    pinned: dict[str, str],
+    data_files: tuple[str, ...] = (),
+    imports: tuple[str, ...] = (),
+) -> Kept:
+    """Compare the folder's fixed files, and the image's command, app files and installed
+    distributions, with what exercise ``slug`` ships and pins."""
+    shipped = intact.shipped(slug)
+    cmd = command_of(image)
+    bad_cmd = []
+    app = script
+    if runs_python(cmd, script):
+        app = (cmd[2].split() if cmd[:2] == ["/bin/sh", "-c"] else cmd)[-1]
+    else:
+        bad_cmd = [f"the image runs {cmd}, not python {script}"]
+    base = app.rsplit("/", 1)[0] + "/" if "/" in app else ""
+    in_image = {app: script, **{base + d: d for d in data_files}}
+    seen = probe(image, list(in_image), list(imports))
+    if seen.error:
+        return Kept(folder_changes(folder, slug), [seen.error], bad_cmd, seen)
+    files = {in_image[k]: v for k, v in seen.files.items()}
+    want = {rel: shipped[rel] for rel in (script, *data_files) if rel in shipped}
+    image_problems = problems(pinned, seen.dists, files, want)
+    image_problems += [f"import {m} fails: {e}" for m, e in seen.imports.items() if e]
+    return Kept(folder_changes(folder, slug), image_problems, bad_cmd, seen)
+
+
+def kept_hint(k: Kept, slug: str, script: str, install: str) -> str:
+    """What to put back, file by file."""
+    out = []
+    if k.folder:
+        names = ", ".join(p.split(" is ")[0] for p in k.folder)
+        out.append(
+            f"Restore {names} from the starter (exercises/{slug} as shipped): the exercise "
+            "changes how the image is built, not the app, its data or its pins."
+        )
+    if k.image:
+        out.append(
+            f"The image must run the shipped {script} with exactly the pinned distributions: "
+            f"{install}, and COPY the app files unchanged (no other package, no variant)."
+        )
+    if k.command:
+        out.append(f'Keep `CMD ["python", "{script}"]` (no ENTRYPOINT in front of it).')
+    return " ".join(out)
