@@ -141,11 +141,9 @@ ALTERNATIVES = {
     ),
     # a virtualenv compiled in the builder, copied whole; its python is first on the PATH
     "venv-copied": (
-        "FROM python:3.11-slim AS compile\n"
-        "RUN apt-get update \\\n"
-        "    && apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev \\\n"
-        "    && rm -rf /var/lib/apt/lists/*\n"
-        "RUN python -m venv /opt/venv\n"
+        # the solution's apt line, verbatim, so the layer cache serves it
+        BUILDER.split("WORKDIR")[0].replace("AS builder", "AS compile")
+        + "RUN python -m venv /opt/venv\n"
         "COPY requirements.txt .\n"
         "RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n"
         "FROM python:3.11-slim\n"
