@@ -342,10 +342,15 @@ def kept_item(f: Facts) -> Verdict:
             f"The {n!r} image must run the shipped app.py with humanize==4.9.0 installed "
             f"from requirements.txt ({k['images'][n]['dockerfile']})."
         )
+    probed = ", ".join(f"{n} ({d['dockerfile']})" for n, d in k["images"].items())
     return Verdict(
         ok,
-        "the shipped app and pin in "
-        + ", ".join(f"{n} ({d['dockerfile']})" for n, d in k["images"].items())
+        (
+            f"the shipped app and pin in {probed}"
+            if probed
+            else "app.py, requirements.txt and Dockerfile.full as shipped (no slim or "
+            "multi-stage variant to probe yet)"
+        )
         if ok
         else "; ".join(k["folder"] + [f"{n}: {'; '.join(p)}" for n, p in bad.items()]),
         hint=" ".join(hint),
