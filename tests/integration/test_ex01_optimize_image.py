@@ -140,14 +140,14 @@ ALTERNATIVES = {
         "COPY etl.py ./\nCOPY data ./data\n"
         'CMD ["python", "etl.py"]\n'
     ),
-    # PIP_NO_CACHE_DIR instead of the flag, another WORKDIR, python3 and an absolute path
-    "env-no-cache-absolute-path": (
-        FROM_SLIM + "ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1\n"
-        "RUN set -eux; apt-get update; apt-get install -y --no-install-recommends curl; "
-        "rm -rf /var/lib/apt/lists/*\n"
-        "WORKDIR /srv/etl\nCOPY requirements.txt ./\nRUN python -m pip install -r requirements.txt\n"
-        "COPY etl.py ./\nCOPY data/ ./data/\n"
-        'CMD ["python3", "/srv/etl/etl.py"]\n'
+    # the solution's layers up to the install (served from the layer cache), then another
+    # layout: the app under /srv/etl, python3 with an absolute path
+    "other-layout-absolute-path": (
+        FROM_SLIM
+        + APT_CLEAN
+        + DEPS
+        + "COPY etl.py /srv/etl/\nCOPY data /srv/etl/data\n"
+        + 'WORKDIR /srv/etl\nCMD ["python3", "/srv/etl/etl.py"]\n'
     ),
 }
 

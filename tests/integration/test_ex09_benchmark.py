@@ -28,7 +28,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert set(failed) == ALL_ITEMS, str(rep)
     assert "slim" in failed["every row is measured"].hint
     assert "'cold'" in failed["cold builds ran without the layer cache"].hint
-    assert 0 < rep.score < 1  # the one row it has is measured: partial credit
+    # the one row it has is measured: partial credit; nothing changed, nothing to probe yet
+    assert 0 < rep.by_key("rows").points_earned < 1
+    assert rep.by_key("kept").passed
     assert resource_counts() == before
 
 
@@ -85,7 +87,8 @@ def _drop_rows(text: str) -> str:
         # a "multi-stage" build whose final stage is the full build stage
         (
             lambda d: (d / "Dockerfile.multistage").write_text(WRONG_MULTISTAGE),
-            {"multi-stage is smaller than single-stage"},
+            # and /install is not on its sys.path: the app would not even import humanize
+            {"multi-stage is smaller than single-stage", "the same app in every variant"},
         ),
     ],
     ids=["rows-missing", "cold-with-cache", "final-stage-is-builder"],
@@ -178,16 +181,6 @@ CHEATS = {
         },
         {"slim", "kept", "context"},
         "humanize==4.9.0",
-    ),
-    # the app rewritten without its dependency, the pin emptied: every image is "the same"
-    # as each other, and none is the app the benchmark is about
-    "app-rewritten-without-humanize": (
-        {
-            "app.py": "import sys\nprint(sys.argv[1:] or '.')\n",
-            "requirements.txt": "\n",
-        },
-        {"slim", "stages", "kept"},
-        "Restore app.py, requirements.txt from the starter",
     ),
 }
 
