@@ -316,7 +316,7 @@ REQUIREMENTS = (
     ),
     Requirement(
         "a final stage from python:3.11-slim that installs only the runtime library (libpq5)",
-        ("no_compiler", "app_works"),
+        ("no_compiler", "app_works", "size"),
     ),
     Requirement(
         "takes the result out of the builder (copy --from=builder ..., or a run "

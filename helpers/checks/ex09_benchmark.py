@@ -367,9 +367,8 @@ REQUIREMENTS = (
         "Dockerfile.slim: the same app as Dockerfile.full, on python:3.11-slim", ("slim", "kept")
     ),
     Requirement(
-        "Dockerfile.multistage: a python:3.11 build stage that installs the requirements into a "
-        "prefix, and a python:3.11-slim final stage that takes only that prefix and the app "
-        "from it",
+        "that installs the requirements into a prefix, and a python:3.11-slim final stage "
+        "that takes only that prefix and the app from it",
         ("stages", "kept"),
     ),
     Requirement(
