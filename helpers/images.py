@@ -16,10 +16,15 @@ import contextlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine, settings
+from .buildresult import (
+    BuildError,
+    BuildEvent,
+    BuildResult,
+    _explain_build_error,
+)
 from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; names kept here
     Efficiency,
     IterStream,
@@ -33,40 +38,6 @@ from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; nam
 from .stages import _tag_stage_leftovers, remove_stage_images
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-
-
-class BuildError(RuntimeError):
-    """A build failed. ``log`` holds the build output; the message names the failing step."""
-
-    def __init__(self, message: str, log: str = "", step: str | None = None):
-        super().__init__(message)
-        self.log = log
-        self.step = step
-
-
-@dataclass
-class BuildEvent:
-    """One line of build progress: ``step``/``total`` when the builder announced a step."""
-
-    text: str
-    step: int | None = None
-    total: int | None = None
-    error: bool = False
-
-
-@dataclass
-class BuildResult:
-    """A finished build."""
-
-    image_id: str
-    tag: str | None
-    seconds: float
-    log: str
-    cached_steps: int = 0
-    steps: int = 0
-    context_bytes: int | None = None
-    events: list[BuildEvent] = field(default_factory=list, repr=False)
-    stage_images: list[str] = field(default_factory=list)
 
 
 def _plain_progress(ev: BuildEvent) -> None:
@@ -139,8 +110,10 @@ def build(
     api = engine.client().api
     all_labels = engine.labels(kind=kind, **label_extra)
     all_labels.update(labels or {})
-    if _needs_buildkit(ctx / df):  # RUN --mount & co: the classic builder cannot build it
-        return _build_with_buildkit(
+    from . import buildkit
+
+    if buildkit.needs_buildkit(ctx / df):  # RUN --mount & co: the classic builder cannot
+        return buildkit.build(
             ctx, df, tag, target, buildargs, all_labels, nocache, deadline, on_event
         )
     start = time.monotonic()
@@ -241,168 +214,6 @@ def build(
         steps=steps,
         events=events,
     )
-
-
-BK_STEP_RE = re.compile(r"^#(\d+) \[(?!internal\])([^\]]*)\] (.*)$")
-BK_CACHED_RE = re.compile(r"^#(\d+) CACHED\s*$")
-BK_ERROR_RE = re.compile(r"^(ERROR: .*|#\d+ ERROR: .*)$")
-
-
-def _needs_buildkit(dockerfile: Path) -> bool:
-    from .dockerfile import Dockerfile
-
-    try:
-        return Dockerfile.from_text(dockerfile.read_text()).needs_buildkit()
-    except Exception:
-        return False  # the classic builder reports what is wrong with it
-
-
-def buildkit_steps(log: str) -> list[tuple[str, bool]]:
-    """(instruction, from cache) per step of a BuildKit ``--progress=plain`` log, in order.
-
-    >>> buildkit_steps("#4 [b 1/2] FROM docker.io/x\\n#4 CACHED\\n#5 [b 2/2] RUN pip i\\n#5 DONE 1s\\n")
-    [('FROM docker.io/x', True), ('RUN pip i', False)]
-    """
-    order: dict[str, str] = {}
-    cached: set[str] = set()
-    for line in log.splitlines():
-        m = BK_STEP_RE.match(line.strip())
-        if m and m.group(1) not in order:
-            order[m.group(1)] = m.group(3).strip()
-        c = BK_CACHED_RE.match(line.strip())
-        if c:
-            cached.add(c.group(1))
-    return [(text, n in cached) for n, text in order.items()]
-
-
-def _build_with_buildkit(
-    ctx: Path,
-    df: str,
-    tag: str | None,
-    target: str | None,
-    buildargs: dict[str, str] | None,
-    labels: dict[str, str],
-    nocache: bool,
-    deadline: float,
-    on_event: Callable[[BuildEvent], None] | None,
-) -> BuildResult:
-    """Build with the engine's BuildKit through the docker CLI (DESIGN: buildx when present).
-
-    Used only for Dockerfiles that need it (``RUN --mount=...``); the image lands in the
-    engine's image store with the same labels as a classic build.
-    """
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-
-    docker_cli = shutil.which("docker")
-    if (
-        docker_cli is None
-        or subprocess.run(
-            [docker_cli, "buildx", "version"], capture_output=True, timeout=30
-        ).returncode
-    ):
-        raise BuildError(
-            f"Build of {ctx} not started: its Dockerfile uses a BuildKit-only flag (such as "
-            "`RUN --mount=...`) and this machine has no docker buildx.\nHint: Install "
-            "docker-buildx, or write the step without it (`COPY --from=<stage> ...`)."
-        )
-    with tempfile.TemporaryDirectory(prefix="shipshape-bk-") as tmp:
-        iid = Path(tmp) / "iid"
-        cmd = [docker_cli, "build", "--progress=plain", "--iidfile", str(iid), "-f", str(ctx / df)]
-        cmd += ["-t", tag] if tag else []
-        cmd += ["--target", target] if target else []
-        cmd += ["--no-cache"] if nocache else []
-        for k, v in (buildargs or {}).items():
-            cmd += ["--build-arg", f"{k}={v}"]
-        for k, v in labels.items():
-            cmd += ["--label", f"{k}={v}"]
-        cmd.append(str(ctx))
-        env = {**os.environ, "DOCKER_BUILDKIT": "1"}
-        start = time.monotonic()
-        log: list[str] = []
-        events: list[BuildEvent] = []
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-        )
-        current: str | None = None
-        try:
-            assert proc.stdout is not None
-            for line in proc.stdout:
-                log.append(line)
-                m = BK_STEP_RE.match(line.strip())
-                if m:
-                    current = m.group(3).strip()
-                ev = BuildEvent(line, error=bool(BK_ERROR_RE.match(line.strip())))
-                events.append(ev)
-                if on_event:
-                    on_event(ev)
-                if time.monotonic() - start > deadline:
-                    raise BuildError(
-                        f"Build of {ctx} passed its {deadline:.0f}s deadline at {current!r} "
-                        "and was cancelled.",
-                        "".join(log),
-                        current,
-                    )
-            proc.wait(timeout=max(1.0, deadline - (time.monotonic() - start)))
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        text = "".join(log)
-        if proc.returncode != 0 or not iid.is_file():
-            errors = [ln.strip() for ln in log if BK_ERROR_RE.match(ln.strip())]
-            msg = errors[-1] if errors else text.strip().splitlines()[-1:] or ["(no output)"]
-            raise BuildError(
-                _explain_build_error(
-                    str(msg).replace(
-                        "did not complete successfully: exit code", "returned a non-zero code:"
-                    ),
-                    current,
-                ),
-                text,
-                current,
-            )
-        image_id = iid.read_text().strip()
-    steps = buildkit_steps(text)
-    return BuildResult(
-        image_id=image_id,
-        tag=tag,
-        seconds=time.monotonic() - start,
-        log=text,
-        cached_steps=sum(1 for _, c in steps if c),
-        steps=len(steps),
-        events=events,
-    )
-
-
-def _explain_build_error(msg: str, step: str | None) -> str:
-    low = msg.lower()
-    if "dockerfile parse error" in low or "unknown instruction" in low:
-        hint = "The Dockerfile itself is invalid: fix the line named above (instruction spelling, line continuations)."
-    elif (
-        "pull access denied" in low
-        or "manifest unknown" in low
-        or "not found: manifest" in low
-        or "failed to resolve" in low
-        or "no such host" in low
-    ):
-        hint = (
-            "The base image is not on this machine and no registry answers: run "
-            "`python -m helpers images` (makes the course's base images present offline) "
-            "or pick a base image the course provides."
-        )
-    elif "returned a non-zero code" in low:
-        hint = (
-            "A RUN step failed: read the last lines of the log above for the command's own error."
-        )
-    elif "copy failed" in low or "no such file or directory" in low:
-        hint = "A COPY/ADD source is missing from the build context (or excluded by .dockerignore)."
-    else:
-        hint = "Read the build log above."
-    where = f" at step {step!r}" if step else ""
-    return f"Build failed{where}: {msg}\nHint: {hint}"
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:

@@ -134,7 +134,9 @@ def step_cache(log: str) -> list[tuple[str, bool]]:
     builder's ``Step n/m`` lines, or BuildKit's plain progress when the build needed it)."""
     out: list[tuple[str, bool]] = []
     if not STEP_LINE.search(log) and "\n#" in "\n" + log:
-        return images.buildkit_steps(log)
+        from ..buildkit import buildkit_steps
+
+        return buildkit_steps(log)
     for line in log.splitlines():
         m = STEP_LINE.match(line.strip())
         if m:
