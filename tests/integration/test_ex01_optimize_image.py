@@ -170,14 +170,6 @@ CHEATS = {
         {"kept", "size"},
         "Restore etl.py, requirements.txt from the starter",
     ),
-    # the folder intact, but the image adds a variant of a pinned package (docopt-ng
-    # replaces docopt's module): the report still matches, the pins do not
-    "variant-of-a-pin": (
-        FROM_SLIM + APT_CLEAN + DEPS + "RUN pip install --no-cache-dir docopt-ng==0.9.0\n" + CODE,
-        {},
-        {"kept", "size"},
-        "exactly the pinned distributions",
-    ),
 }
 
 
