@@ -108,9 +108,9 @@ def kept(f: Facts) -> dict[str, Any]:
         if v is None or not (f.path / v.dockerfile).is_file():
             continue
         tag = f.tag(f"probe-{name}")
-        images.build(
-            f.path, tag, dockerfile=v.dockerfile, on_event=None, timeout_s=600, exercise=EXERCISE
-        )
+        # no exercise label: like the harness's builds, removed whole (stages included) at
+        # teardown instead of kept as layer cache
+        images.build(f.path, tag, dockerfile=v.dockerfile, on_event=None, timeout_s=600)
         k = _pinned.kept(f.path, SLUG, tag, APP, PINS, imports=("humanize",))
         out["images"][name] = {"dockerfile": v.dockerfile, "problems": k.image + k.command}
     return out
