@@ -6,6 +6,11 @@ Example:
     >>> df = Dockerfile.from_text("FROM python:3.11-slim AS build\\nFROM build\\nCMD [\\"python\\"]\\n")
     >>> [s.base for s in df.stages], df.stages[1].parent_stage
     (['python:3.11-slim', 'build'], 'build')
+    >>> df = Dockerfile.from_text(
+    ...     "FROM python:3.11 AS builder\\nRUN pip wheel -w /w psycopg2\\nFROM python:3.11-slim\\n"
+    ...     "RUN --mount=type=bind,from=builder,source=/w,target=/w pip install /w/*\\n")
+    >>> df.takes_from(df.final), df.needs_buildkit()
+    (['builder'], True)
 """
 
 from __future__ import annotations
@@ -22,6 +27,34 @@ class Instruction:
     name: str
     value: str
     line: int
+
+    def flags(self) -> list[tuple[str, str]]:
+        """The leading ``--name=value`` flags (``--mount=...``, ``--from=...``), in order."""
+        out: list[tuple[str, str]] = []
+        for word in self.value.split():
+            if not word.startswith("--"):
+                break
+            name, _, val = word[2:].partition("=")
+            out.append((name.lower(), val))
+        return out
+
+    def mounts(self) -> list[dict[str, str]]:
+        """``RUN --mount=type=bind,from=builder,...`` options as dicts (``type`` defaults to bind).
+
+        >>> Instruction("RUN", "--mount=from=b,source=/w,target=/w pip install /w/x", 1).mounts()
+        [{'from': 'b', 'source': '/w', 'target': '/w', 'type': 'bind'}]
+        """
+        out = []
+        for name, val in self.flags():
+            if name != "mount":
+                continue
+            opts: dict[str, str] = {}
+            for part in val.split(","):
+                k, _, v = part.partition("=")
+                opts[k.strip().lower()] = v.strip().strip('"')
+            opts.setdefault("type", "bind")
+            out.append(opts)
+        return out
 
 
 @dataclass
@@ -81,6 +114,47 @@ class Dockerfile:
         if not self.stages:
             raise ValueError("The Dockerfile has no FROM instruction.")
         return self.stages[-1]
+
+    def stage_ref(self, ref: str, before: int) -> Stage | None:
+        """The earlier stage (index < ``before``) a ``--from=`` value names (alias or index)."""
+        for st in self.stages[:before]:
+            if (st.alias and st.alias.lower() == ref.lower()) or ref == str(st.index):
+                return st
+        return None
+
+    def takes_from(self, stage: Stage) -> list[str]:
+        """Earlier stages ``stage`` takes files from: ``COPY/ADD --from=``, or a ``RUN --mount``
+        with ``from=`` (bind, cache) an earlier stage. Names as written (alias or index).
+
+        A stage that starts ``FROM`` an earlier one is not "taking from" it (it *is* it); see
+        ``parent_stage``. ``--from=`` an external image is not a stage either.
+        """
+        out: list[str] = []
+        for ins in stage.instructions:
+            refs: list[str] = []
+            if ins.name in ("COPY", "ADD"):
+                refs = [v for n, v in ins.flags() if n == "from"]
+            elif ins.name == "RUN":
+                refs = [m["from"] for m in ins.mounts() if m.get("from")]
+            for ref in refs:
+                st = self.stage_ref(ref, stage.index)
+                if st is not None and ref not in out:
+                    out.append(st.alias or ref)
+        return out
+
+    def needs_buildkit(self) -> bool:
+        """True when an instruction uses a flag only BuildKit knows (``RUN --mount``, ...)."""
+        only_bk = {
+            "RUN": {"mount", "network", "security"},
+            "COPY": {"link", "parents", "exclude"},
+            "ADD": {"link", "checksum", "keep-git-dir", "exclude"},
+        }
+        return any(
+            n in only_bk.get(ins.name, set())
+            for st in self.stages
+            for ins in st.instructions
+            for n, _ in ins.flags()
+        )
 
     def external_bases(self) -> list[str]:
         """Base images that are not earlier stages (``scratch`` included)."""

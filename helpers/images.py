@@ -16,10 +16,15 @@ import contextlib
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import engine, settings
+from .buildresult import (
+    BuildError,
+    BuildEvent,
+    BuildResult,
+    _explain_build_error,
+)
 from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; names kept here
     Efficiency,
     IterStream,
@@ -33,40 +38,6 @@ from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; nam
 from .stages import _tag_stage_leftovers, remove_stage_images
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
-
-
-class BuildError(RuntimeError):
-    """A build failed. ``log`` holds the build output; the message names the failing step."""
-
-    def __init__(self, message: str, log: str = "", step: str | None = None):
-        super().__init__(message)
-        self.log = log
-        self.step = step
-
-
-@dataclass
-class BuildEvent:
-    """One line of build progress: ``step``/``total`` when the builder announced a step."""
-
-    text: str
-    step: int | None = None
-    total: int | None = None
-    error: bool = False
-
-
-@dataclass
-class BuildResult:
-    """A finished build."""
-
-    image_id: str
-    tag: str | None
-    seconds: float
-    log: str
-    cached_steps: int = 0
-    steps: int = 0
-    context_bytes: int | None = None
-    events: list[BuildEvent] = field(default_factory=list, repr=False)
-    stage_images: list[str] = field(default_factory=list)
 
 
 def _plain_progress(ev: BuildEvent) -> None:
@@ -139,6 +110,12 @@ def build(
     api = engine.client().api
     all_labels = engine.labels(kind=kind, **label_extra)
     all_labels.update(labels or {})
+    from . import buildkit
+
+    if buildkit.needs_buildkit(ctx / df):  # RUN --mount & co: the classic builder cannot
+        return buildkit.build(
+            ctx, df, tag, target, buildargs, all_labels, nocache, deadline, on_event
+        )
     start = time.monotonic()
     log: list[str] = []
     events: list[BuildEvent] = []
@@ -237,34 +214,6 @@ def build(
         steps=steps,
         events=events,
     )
-
-
-def _explain_build_error(msg: str, step: str | None) -> str:
-    low = msg.lower()
-    if "dockerfile parse error" in low or "unknown instruction" in low:
-        hint = "The Dockerfile itself is invalid: fix the line named above (instruction spelling, line continuations)."
-    elif (
-        "pull access denied" in low
-        or "manifest unknown" in low
-        or "not found: manifest" in low
-        or "failed to resolve" in low
-        or "no such host" in low
-    ):
-        hint = (
-            "The base image is not on this machine and no registry answers: run "
-            "`python -m helpers images` (makes the course's base images present offline) "
-            "or pick a base image the course provides."
-        )
-    elif "returned a non-zero code" in low:
-        hint = (
-            "A RUN step failed: read the last lines of the log above for the command's own error."
-        )
-    elif "copy failed" in low or "no such file or directory" in low:
-        hint = "A COPY/ADD source is missing from the build context (or excluded by .dockerignore)."
-    else:
-        hint = "Read the build log above."
-    where = f" at step {step!r}" if step else ""
-    return f"Build failed{where}: {msg}\nHint: {hint}"
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:

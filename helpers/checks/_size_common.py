@@ -35,7 +35,7 @@ from ..dockerfile import Dockerfile
 DATA = Path(__file__).resolve().parent / "data"
 MB = 1000 * 1000
 
-STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$")
+STEP_LINE = re.compile(r"^Step \d+/\d+ : (.*)$", re.M)
 
 
 def pristine(slug: str, dest: Path | None = None) -> Path:
@@ -130,8 +130,13 @@ def remove_tag(tag: str) -> bool:
 
 
 def step_cache(log: str) -> list[tuple[str, bool]]:
-    """(instruction, taken from cache) for each step of a classic-builder log, in order."""
+    """(instruction, taken from cache) for each step of a build log, in order (the classic
+    builder's ``Step n/m`` lines, or BuildKit's plain progress when the build needed it)."""
     out: list[tuple[str, bool]] = []
+    if not STEP_LINE.search(log) and "\n#" in "\n" + log:
+        from ..buildkit import buildkit_steps
+
+        return buildkit_steps(log)
     for line in log.splitlines():
         m = STEP_LINE.match(line.strip())
         if m:

@@ -1,14 +1,19 @@
 """Exercise 01: optimise a bloated pandas ETL image without breaking it.
 
-Rubric (13 points), every item measured on the engine:
+Rubric (15 points), every item measured on the engine:
 
 - the image builds (1)
 - the ETL still prints the reference report (2): run with its default command, stdout
   compared line by line with ``data/01_optimize_image.expected.csv``
+- the app, its data, its pins and its CMD are kept (2): ``etl.py``, ``data/orders.csv`` and
+  ``requirements.txt`` match the shipped starter, and the image itself runs
+  ``python etl.py`` with the shipped files and exactly the pinned distributions (read by a
+  probe inside a network-less container of the image)
 - curl is still there (1): the ops team's requirement, ``curl --version`` exits 0
 - it is much smaller than the starter (3): measured against the *pristine* starter (built by
   the check from the Dockerfile and requirements kept in ``checks/data/01_optimize_image``); full credit at <= ``FULL_RATIO`` of
-  its size, partial credit in proportion to the drop
+  its size, partial credit in proportion to the drop; not earned by an image that does not
+  run the shipped app with its pins (a smaller image of another app proves nothing)
 - no apt lists and no pip cache in the final filesystem (2): read from the image's layers
 - no bytes wasted on files a later layer deletes or overwrites (2): dive-style wasted bytes
   in the Dockerfile's own layers, full credit <= ``WASTE_OK``, none from ``WASTE_ZERO``
@@ -29,7 +34,9 @@ from pathlib import Path
 from .. import containers, images
 from ..dockerfile import Dockerfile
 from ..findings import Report
+from . import _pinned
 from . import _size_common as sc
+from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict, build_verdict
 
 EXERCISE = "01"
@@ -47,6 +54,7 @@ WASTE_ZERO = 15 * sc.MB
 
 N_BUILD = "the image builds"
 N_OUTPUT = "the ETL still prints the reference report"
+N_KEPT = "etl.py, data/, the pins and the CMD are kept"
 N_CURL = "curl is still installed"
 N_SIZE = "much smaller than the starter image"
 N_JUNK = "no apt lists and no pip cache in the image"
@@ -65,6 +73,9 @@ def _base_of(path: Path) -> str | None:
         stage = next(s for s in df.stages if s.alias == stage.base)
     return stage.base
 
+
+#: the shipped pins (the check's own copy of requirements.txt)
+PINS = _pinned.pins((sc.DATA / SLUG / "requirements.txt").read_text())
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
@@ -128,6 +139,32 @@ def output(f: Facts) -> Verdict:
     )
 
 
+@RUBRIC.fact
+def kept(f: Facts) -> _pinned.Kept:
+    """The folder's fixed files, and what the image runs, against the shipped starter."""
+    return _pinned.kept(f.path, SLUG, f.image.tag, APP, PINS, data_files=("data/orders.csv",))
+
+
+@RUBRIC.item("kept", N_KEPT, 2, needs=("kept",))
+def kept_item(f: Facts) -> Verdict:
+    k = f.kept
+    return Verdict(
+        k.ok,
+        "the shipped etl.py, data/orders.csv and pins run with CMD python etl.py"
+        if k.ok
+        else k.summary(),
+        hint=_pinned.kept_hint(
+            k, SLUG, APP, "`pip install --no-cache-dir -r requirements.txt` as shipped"
+        ),
+        evidence={
+            "folder": k.folder,
+            "image": k.image,
+            "command": k.command,
+            "installed": {n: k.seen.dists.get(n) for n in PINS} if k.seen else {},
+        },
+    )
+
+
 @RUBRIC.item("curl", N_CURL, 1, needs=("image",))
 def curl(f: Facts) -> Verdict:
     tag = f.image.tag
@@ -147,6 +184,16 @@ def curl(f: Facts) -> Verdict:
 @RUBRIC.item("size", N_SIZE, 3, needs=("image",))
 def size(f: Facts) -> Verdict:
     tag = f.image.tag
+    k, failed = f.outcome("kept")
+    if failed or not k.ok:
+        return Verdict(
+            False,
+            "not earned: the image does not run the shipped etl.py with its pinned "
+            "dependencies, so its size says nothing about the same app "
+            f"({failed.reason if failed else k.summary()})",
+            hint="Keep the app and its pins (see the item above); then shrink the image "
+            "around them: a slim base, one RUN per cleanup, no caches.",
+        )
     base = sc.baseline_size(SLUG, EXERCISE)
     mine = images.image_size_bytes(tag)
     ratio = mine / base.size_bytes
@@ -271,3 +318,32 @@ def dep_cache(f: Facts) -> Verdict:
 
 def run(path: Path) -> Report:
     return RUBRIC.run(path)
+
+
+REQUIREMENTS = (
+    Requirement("Make the image small", ("size",)),
+    Requirement("the report must stay byte-for-byte the same", ("output",)),
+    Requirement(
+        'keep etl.py, data/, the pinned requirements.txt and CMD ["python", "etl.py"] unchanged',
+        ("kept",),
+    ),
+    Requirement("exactly the pinned ones, no variants", ("kept",)),
+    Requirement("curl must still be installed", ("curl",)),
+    Requirement("the image must build from this folder", ("builds",)),
+    Requirement(
+        "no apt package lists and no pip cache may remain in the final image", ("no_junk",)
+    ),
+    Requirement("no layer may ship bytes that a later layer deletes or overwrites", ("no_waste",)),
+    Requirement(
+        "editing only etl.py must leave the dependency install step cached", ("dep_cache",)
+    ),
+    Requirement(
+        "The size points count only for an image that runs the shipped app with its pins",
+        ("size", "kept"),
+    ),
+)
+
+README_NOT_RULES = {
+    "The baseline is the starter as shipped": "describes how the size item measures "
+    "(the check's own copy of the starter), asks nothing of the learner",
+}

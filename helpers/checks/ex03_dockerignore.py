@@ -7,7 +7,15 @@ the learner's ``.dockerignore``, builds both ways, runs the image and lists the 
 
 Rubric: the context is small (3, partial 1 for halving it); the app still runs from the image
 (3); the ``.env`` secret is not in the image (3); no ``.git``, data or caches in the image (2,
-partial per kind). Build times with and without are evidence, not pass/fail.
+partial per kind); the Dockerfile and the app are the starter's (2). Build times with and
+without are evidence, not pass/fail.
+
+The exercise is the ignore file, so the ignore file is what is judged: a ``Dockerfile`` that
+was changed (say ``COPY etl/ etl/``, which hides the clutter without any ignore file) fails
+"kept", and the context and image are judged with the shipped Dockerfile put back in the
+private copy. Besides the clutter :func:`helpers.context.add_clutter` writes, the copy gets a
+cache folder two levels down (``DEEP_CACHE``): "every cache folder, at any depth" is judged
+at a depth a pattern written per level does not reach by accident.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from typing import Any
 
 from .. import containers, context, images
 from ..findings import Report
+from . import intact
+from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "03"
@@ -34,6 +44,12 @@ ITEM_SIZE = "the build context is small"
 ITEM_RUNS = "the app still runs from the image"
 ITEM_SECRET = "the secret in .env is not in the image"
 ITEM_CLUTTER = "no .git, data or caches in the image"
+ITEM_KEPT = "the Dockerfile and the app are unchanged"
+
+#: the shipped Dockerfile, put back in the private copy when the learner changed it
+SHIPPED = Path(__file__).resolve().parent / "data" / SLUG
+#: a cache two folders down, beside the reference data (``add_clutter`` writes depths 0 and 1)
+DEEP_CACHE = "etl/reference/__pycache__/regions_loader.cpython-311.pyc"
 
 KIND_WORDS = {"data": "data/", "git": ".git", "cache": "caches"}
 
@@ -64,6 +80,13 @@ def project(f: Facts) -> Path:
     proj = f.workdir("project") / "project"
     shutil.copytree(f.path, proj, symlinks=True)
     context.add_clutter(proj, DATA_MB)
+    deep = proj / DEEP_CACHE
+    if deep.parent.parent.is_dir():
+        deep.parent.mkdir(exist_ok=True)
+        deep.write_bytes(b"\xa7\r\r\n" + bytes(2000))
+    if intact.changed(f.path, SLUG, ["Dockerfile"]):  # judge the ignore file, not a new Dockerfile
+        (proj / "Dockerfile").unlink(missing_ok=True)
+        shutil.copy(SHIPPED / "Dockerfile", proj / "Dockerfile")
     return proj
 
 
@@ -256,10 +279,12 @@ def no_clutter(f: Facts) -> Verdict:
         hints.append("`data/` is in the image: add `data/`")
     if "cache" in bad:
         nested = [p for p in bad["cache"] if p.split("__pycache__")[0] not in ("", p)]
-        if nested and "__pycache__" in (st["patterns"] or []):
+        per_level = [p for p in st["patterns"] or [] if "__pycache__" in p and "**" not in p]
+        if nested and per_level:
             hints.append(
-                f"{nested[0]} is still in: a bare `__pycache__` only matches at the top of "
-                "the context; write `**/__pycache__` to match it at any depth"
+                f"{nested[0]} is still in: `{per_level[0]}` matches at one depth only (a "
+                "bare `__pycache__` only at the top of the context); write `**/__pycache__` "
+                "to match it at any depth"
             )
         else:
             hints.append(
@@ -280,5 +305,49 @@ def no_clutter(f: Facts) -> Verdict:
     )
 
 
+@RUBRIC.item("kept", ITEM_KEPT, 2)
+def kept(f: Facts) -> Verdict:
+    changed = intact.changed(f.path, SLUG)
+    names = ", ".join(changed)
+    return Verdict(
+        not changed,
+        "Dockerfile and etl/ as shipped"
+        if not changed
+        else "; ".join(f"{rel} is {how}" for rel, how in changed.items())
+        + (
+            " (the other items were judged with the shipped Dockerfile put back)"
+            if "Dockerfile" in changed
+            else ""
+        ),
+        hint=f"Restore {names} from the starter (exercises/{SLUG} as shipped): the exercise "
+        "is the .dockerignore alone, so the check judges it against the shipped `COPY . .`."
+        if changed
+        else "",
+        evidence={"changed": changed},
+    )
+
+
 def run(path: Path) -> Report:
     return RUBRIC.run(path)
+
+
+REQUIREMENTS = (
+    Requirement("the build context is small: close to the size of the code itself", ("small",)),
+    Requirement(".env never reaches the image", ("secret",)),
+    Requirement(".git, data/ and every cache folder (at any depth!) stay out too", ("clutter",)),
+    Requirement("the app still works: python -m etl prints", ("runs",)),
+    Requirement("It needs the whole etl/ package, including etl/reference/regions.csv", ("runs",)),
+    Requirement("Do not change the Dockerfile or the app (etl/)", ("kept",)),
+    Requirement(
+        "judges your ignore file with the shipped Dockerfile put back if it was changed",
+        ("small", "secret", "clutter", "runs"),
+    ),
+)
+
+README_NOT_RULES = {
+    "Without a .dockerignore, docker build sends all of it to the engine": "background: "
+    "why the ignore file matters",
+    "Write .dockerignore (it has only comments now) so that": "introduces the numbered "
+    "rules, each listed in REQUIREMENTS",
+    "The check copies your folder to a temporary place": "describes how the check measures",
+}

@@ -1,16 +1,21 @@
 """Exercise 04: split a compile-in-place image into a builder stage and a runtime stage.
 
-Rubric (9 points), measured on the engine:
+Rubric (10 points), measured on the engine:
 
 - the image builds (1)
-- at least two stages, and the final one copies from an earlier one (1): the Dockerfile,
-  read with a real parser
+- at least two stages, and the final one takes files from an earlier one (1): the
+  Dockerfile, read with a real parser; ``COPY --from=<stage>`` and ``RUN --mount=...,from=<stage>``
+  (a bind or cache mount of the builder, built with BuildKit) both count
+- the app and its pin are kept (1): ``app.py`` and ``requirements.txt`` match the starter, and
+  the image runs ``python app.py`` with the shipped app and ``psycopg2==2.9.10`` installed (not
+  a variant such as ``psycopg2-binary``, whose bundled libpq needs no compiler at all)
 - no compiler and no build headers in the final image (2): a container runs ``gcc`` and
   ``cc`` (they must be *not found*) and looks for libpq's and libc's headers
 - the runtime library is there and the app works (2): the app's own output proves the
   compiled psycopg2 imports, is linked to libpq, and libpq dials a server
 - the final image is smaller than the starter by a measured margin (2): against the pristine
-  starter the check builds itself; full credit at <= ``FULL_RATIO`` of its size
+  starter the check builds itself; full credit at <= ``FULL_RATIO`` of its size; only for
+  an image that keeps the app and its pin
 - the builder stage, built alone with ``target=``, is larger than the final image (1)
 
 Measured (``python benchmarks/image_size.py``): starter ~343 MB, reference solution
@@ -24,7 +29,9 @@ from pathlib import Path
 from .. import containers, images
 from ..dockerfile import Dockerfile
 from ..findings import Report
+from . import _pinned
 from . import _size_common as sc
+from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict, build_verdict
 
 EXERCISE = "04"
@@ -38,6 +45,7 @@ N_BUILD = "the image builds"
 N_STAGES = "at least two stages"
 N_COMPILER = "no compiler and no build headers in the final image"
 N_APP = "the runtime library is there and the app works"
+N_KEPT = "the app and its pinned psycopg2 are kept"
 N_SIZE = "smaller than the single-stage starter"
 N_BUILDER = "the builder stage alone is larger than the final image"
 
@@ -60,16 +68,18 @@ def _stages(path: Path) -> tuple[Dockerfile | None, str]:
 
 
 def _builder_stage(df: Dockerfile) -> str | None:
-    """The stage the final stage copies from (by name), else the first named stage."""
-    final = df.final
-    for ins in final.find("COPY"):
-        for word in ins.value.split():
-            if word.startswith("--from="):
-                src = word.split("=", 1)[1]
-                if any(s.alias == src for s in df.stages[:-1]):
-                    return src
+    """The stage the final stage takes files from (COPY --from or RUN --mount from=), else
+    the first named earlier stage."""
+    for ref in df.takes_from(df.final):
+        st = df.stage_ref(ref, df.final.index)
+        if st is not None and st.alias:
+            return st.alias
     named = [s.alias for s in df.stages[:-1] if s.alias]
     return named[0] if named else None
+
+
+#: the shipped pin (the check's own copy of requirements.txt)
+PINS = _pinned.pins((sc.DATA / SLUG / "requirements.txt").read_text())
 
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
@@ -91,23 +101,42 @@ def stages(f: Facts) -> Verdict:
     if df is None:
         return Verdict(False, f"could not parse: {err}", hint="Fix the Dockerfile.")
     n = len(df.stages)
-    copies = [i.value for i in df.final.find("COPY") if "--from=" in i.value]
-    ok = n >= 2 and bool(copies)
+    sources = df.takes_from(df.final)
+    copies = [
+        i.value
+        for i in df.final.instructions
+        if (i.name in ("COPY", "ADD") and any(k == "from" for k, _ in i.flags()))
+        or (i.name == "RUN" and any(m.get("from") for m in i.mounts()))
+    ]
+    ok = n >= 2 and bool(sources)
     if n < 2:
         hint = (
             "Everything happens in one stage, so gcc ships. Start a builder with "
             "`FROM python:3.11-slim AS builder`, compile there, then a second `FROM "
             "python:3.11-slim` that takes only the result: `COPY --from=builder ...`."
         )
+    elif df.final.parent_stage:
+        hint = (
+            f"The final stage starts FROM {df.final.parent_stage}, so it IS the builder with "
+            "its compiler. Start it from python:3.11-slim and take only the result: "
+            "`COPY --from=builder /install /usr/local`."
+        )
     else:
-        hint = "The final stage takes nothing from the builder: add `COPY --from=builder /install /usr/local`."
+        hint = (
+            "The final stage takes nothing from the builder: add `COPY --from=builder "
+            "/install /usr/local` (or install from a `RUN --mount=type=bind,from=builder,...`)."
+        )
     return Verdict(
         ok,
         f"{n} stage(s): "
         + ", ".join(f"{s.base}{' AS ' + s.alias if s.alias else ''}" for s in df.stages)
-        + (f"; final stage copies {copies}" if copies else "; final stage copies from none"),
-        hint=hint,
-        evidence={"stages": [s.base for s in df.stages], "copy_from": copies},
+        + (
+            f"; final stage takes from {sources}: {[c[:80] for c in copies]}"
+            if sources
+            else "; final stage takes from no earlier stage"
+        ),
+        hint="" if ok else hint,
+        evidence={"stages": [s.base for s in df.stages], "takes_from": sources, "steps": copies},
     )
 
 
@@ -175,9 +204,51 @@ def app_works(f: Facts) -> Verdict:
     )
 
 
+@RUBRIC.fact
+def kept(f: Facts) -> _pinned.Kept:
+    """The folder's app and pin, and what the image runs, against the shipped starter."""
+    return _pinned.kept(f.path, SLUG, f.image.tag, "app.py", PINS)
+
+
+@RUBRIC.item("kept", N_KEPT, 1, needs=("kept",))
+def kept_item(f: Facts) -> Verdict:
+    k = f.kept
+    return Verdict(
+        k.ok,
+        "the shipped app.py runs with psycopg2 2.9.10 (compiled from source)"
+        if k.ok
+        else k.summary(),
+        hint=_pinned.kept_hint(
+            k,
+            SLUG,
+            "app.py",
+            "psycopg2==2.9.10 compiled in the builder from the shipped requirements.txt "
+            "(psycopg2-binary skips the lesson: its wheel bundles its own libpq)",
+        ),
+        evidence={
+            "folder": k.folder,
+            "image": k.image,
+            "command": k.command,
+            "installed": {
+                n: v for n, v in (k.seen.dists if k.seen else {}).items() if "psycopg" in n
+            },
+        },
+    )
+
+
 @RUBRIC.item("size", N_SIZE, 2, needs=("image",))
 def size(f: Facts) -> Verdict:
     tag = f.image.tag
+    k, failed = f.outcome("kept")
+    if failed or not k.ok:
+        return Verdict(
+            False,
+            "not earned: the image does not run the shipped app.py with the pinned "
+            "psycopg2, so its size says nothing about the same app "
+            f"({failed.reason if failed else k.summary()})",
+            hint="Keep the app and its pin (see the item above); the lesson is leaving the "
+            "compiler behind while still compiling psycopg2.",
+        )
     base = sc.baseline_size(SLUG, EXERCISE)
     mine = images.image_size_bytes(tag)
     ratio = mine / base.size_bytes
@@ -234,3 +305,44 @@ def builder_larger(f: Facts) -> Verdict:
 
 def run(path: Path) -> Report:
     return RUBRIC.run(path)
+
+
+REQUIREMENTS = (
+    Requirement("Rewrite the Dockerfile as a multi-stage build", ("stages",)),
+    Requirement(
+        "a named build stage (builder below; any name works) that installs the build tools "
+        "and compiles psycopg2",
+        ("builder_larger", "kept"),
+    ),
+    Requirement(
+        "a final stage from python:3.11-slim that installs only the runtime library (libpq5)",
+        ("no_compiler", "app_works", "size"),
+    ),
+    Requirement(
+        "takes the result out of the builder (copy --from=builder ..., or a run "
+        "--mount=type=bind,from=builder,... that installs from it: both count)",
+        ("stages",),
+    ),
+    Requirement('and runs cmd ["python", "app.py"]', ("kept", "app_works")),
+    Requirement(
+        "Keep app.py and the pinned requirements.txt unchanged, and install exactly "
+        "psycopg2==2.9.10",
+        ("kept",),
+    ),
+    Requirement("psycopg2-binary does not count", ("kept",)),
+    Requirement("The final image must hold no compiler and no build headers", ("no_compiler",)),
+    Requirement("the app must work in it", ("app_works",)),
+    Requirement(
+        "it must be smaller than the single-stage starter (the size points count only for "
+        "the kept app)",
+        ("size",),
+    ),
+    Requirement("the builder stage must be larger than the final image", ("builder_larger",)),
+    Requirement("The image must build from this folder", ("builds",)),
+)
+
+README_NOT_RULES = {
+    "Notebook 02_multi_stage walks through both variants": "a pointer to the lesson notebook",
+    "PyPI has no Linux wheel for psycopg2 (only for psycopg2-binary)": "background: why "
+    "pip compiles psycopg2 (the rule it leads to is the pin, judged by 'kept')",
+}

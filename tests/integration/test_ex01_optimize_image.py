@@ -126,3 +126,80 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, name):
     if name == "full-base-image":  # partial credit, from the measured ratio
         size = next(r for r in rep.results if r.name == ex01.N_SIZE)
         assert 0 <= size.points_earned < size.points
+
+
+# --- issue 11: correct alternatives pass at full score; cheats fail exactly their items ---
+
+ALTERNATIVES = {
+    # BuildKit: pip's cache lives in a cache mount, never in a layer; apt-get clean as well
+    "buildkit-cache-mount": (
+        FROM_SLIM + "RUN apt-get update && apt-get install -y --no-install-recommends curl "
+        "&& apt-get clean && rm -rf /var/lib/apt/lists/*\n"
+        "WORKDIR /app\nCOPY requirements.txt .\n"
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n"
+        "COPY etl.py ./\nCOPY data ./data\n"
+        'CMD ["python", "etl.py"]\n'
+    ),
+    # the solution's layers up to the install (served from the layer cache), then another
+    # layout: the app under /srv/etl, python3 with an absolute path
+    "other-layout-absolute-path": (
+        FROM_SLIM
+        + APT_CLEAN
+        + DEPS
+        + "COPY etl.py /srv/etl/\nCOPY data /srv/etl/data\n"
+        + 'WORKDIR /srv/etl\nCMD ["python3", "/srv/etl/etl.py"]\n'
+    ),
+}
+
+CANNED = FROM_SLIM + APT_CLEAN + 'WORKDIR /app\nCOPY report.csv .\nCMD ["cat", "report.csv"]\n'
+#: etl.py rewritten without pandas, requirements.txt cut to docopt: same report, tiny image
+NO_PANDAS_ETL = "import sys\nsys.stdout.write(open('report.csv').read())\n"
+
+CHEATS = {
+    # prints a saved report: the output matches, nothing of the app runs
+    "canned-report": (
+        CANNED,
+        {},
+        {"kept", "size", "dep_cache"},
+        'CMD ["python", "etl.py"]',
+    ),
+    # the app rewritten to drop pandas, and pandas dropped from the pins
+    "rewrites-app-drops-pandas": (
+        FROM_SLIM + APT_CLEAN + DEPS + "COPY report.csv .\n" + CODE,
+        {"etl.py": NO_PANDAS_ETL, "requirements.txt": "docopt==0.6.2\n"},
+        {"kept", "size"},
+        "Restore etl.py, requirements.txt from the starter",
+    ),
+}
+
+
+def _folder(tmp_path, dockerfile: str, edits: dict[str, str] | None = None):
+    for rel in ("etl.py", "requirements.txt", "data"):
+        src = STARTER / rel
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / rel)
+        else:
+            shutil.copy(src, tmp_path / rel)
+    shutil.copy(ex01.EXPECTED, tmp_path / "report.csv")
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    for rel, text in (edits or {}).items():
+        (tmp_path / rel).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", list(ALTERNATIVES))
+def test_alternative_answers_score_full(tmp_path, base_images, name):
+    rep = check("01", path=_folder(tmp_path, ALTERNATIVES[name]))
+    assert rep.error is None, rep.error
+    assert rep.score == rep.max_score, str(rep)
+
+
+@pytest.mark.parametrize("name", list(CHEATS))
+def test_cheats_fail_exactly_their_items(tmp_path, base_images, name):
+    dockerfile, edits, failing, hint_has = CHEATS[name]
+    rep = check("01", path=_folder(tmp_path, dockerfile, edits))
+    assert rep.error is None, rep.error
+    assert {r.key for r in rep.failed()} == failing, str(rep)
+    kept = next(r for r in rep.results if r.key == "kept")
+    assert hint_has in kept.hint, kept.hint
+    assert all(r.hint for r in rep.failed())

@@ -119,3 +119,85 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, name):
     assert {r.name for r in rep.failed()} == failing, str(rep)
     for r in rep.failed():
         assert r.hint, f"{r.name} failed without a hint"
+
+
+# --- issue 11: correct alternatives pass at full score; cheats fail exactly their items ---
+
+ALTERNATIVES = {
+    # wheels built in a stage named "build", installed through a BuildKit bind mount of it
+    "wheels-through-run-mount": (
+        "FROM python:3.11-slim AS build\n"
+        "RUN apt-get update \\\n"
+        "    && apt-get install -y --no-install-recommends gcc libc6-dev libpq-dev \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+        "COPY requirements.txt /src/\n"
+        "RUN pip wheel --no-cache-dir --wheel-dir=/wheels -r /src/requirements.txt\n"
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 "
+        "&& apt-get clean && rm -rf /var/lib/apt/lists/*\n"
+        "RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \\\n"
+        "    pip install --no-cache-dir --no-index /wheels/*.whl\n"
+        'WORKDIR /srv\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+    ),
+    # a virtualenv compiled in the builder, copied whole; its python is first on the PATH
+    "venv-copied": (
+        # the solution's apt line, verbatim, so the layer cache serves it
+        BUILDER.split("WORKDIR")[0].replace("AS builder", "AS compile")
+        + "RUN python -m venv /opt/venv\n"
+        "COPY requirements.txt .\n"
+        "RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+        "FROM python:3.11-slim\n"
+        "RUN apt-get update \\\n"
+        "    && apt-get install -y --no-install-recommends libpq5 \\\n"
+        "    && rm -rf /var/lib/apt/lists/*\n"
+        "COPY --from=compile /opt/venv /opt/venv\n"
+        'ENV PATH="/opt/venv/bin:$PATH"\n'
+        'WORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n'
+    ),
+}
+
+CHEATS = {
+    # the binary wheel bundles libpq: no compiler anywhere, one stage, the lesson skipped
+    "psycopg2-binary-one-stage": (
+        "FROM python:3.11-slim\n"
+        "RUN pip install --no-cache-dir psycopg2-binary==2.9.10\n"
+        'WORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n',
+        {},
+        {"stages", "kept", "size", "builder_larger"},
+        "psycopg2-binary",
+    ),
+    # two stages, but the pin swapped for the binary variant in requirements.txt
+    "pin-swapped-for-binary": (
+        BUILDER + runtime("libpq5") + RUNTIME_TAIL,
+        {"requirements.txt": "psycopg2-binary==2.9.10\n"},
+        {"kept", "size"},
+        "Restore requirements.txt from the starter",
+    ),
+}
+
+
+def _folder(tmp_path, dockerfile: str, edits: dict[str, str] | None = None):
+    for rel in ("app.py", "requirements.txt"):
+        shutil.copy(STARTER / rel, tmp_path / rel)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    for rel, text in (edits or {}).items():
+        (tmp_path / rel).write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", list(ALTERNATIVES))
+def test_alternative_answers_score_full(tmp_path, base_images, name):
+    rep = check("04", path=_folder(tmp_path, ALTERNATIVES[name]))
+    assert rep.error is None, rep.error
+    assert rep.score == rep.max_score, str(rep)
+
+
+@pytest.mark.parametrize("name", list(CHEATS))
+def test_cheats_fail_exactly_their_items(tmp_path, base_images, name):
+    dockerfile, edits, failing, hint_has = CHEATS[name]
+    rep = check("04", path=_folder(tmp_path, dockerfile, edits))
+    assert rep.error is None, rep.error
+    assert {r.key for r in rep.failed()} == failing, str(rep)
+    kept = next(r for r in rep.results if r.key == "kept")
+    assert hint_has in kept.hint + kept.message, kept
+    assert all(r.hint for r in rep.failed())

@@ -28,7 +28,9 @@ def test_starter_fails_with_hints(base_images, resource_counts):
     assert set(failed) == ALL_ITEMS, str(rep)
     assert "slim" in failed["every row is measured"].hint
     assert "'cold'" in failed["cold builds ran without the layer cache"].hint
-    assert 0 < rep.score < 1  # the one row it has is measured: partial credit
+    # the one row it has is measured: partial credit; nothing changed, nothing to probe yet
+    assert 0 < rep.by_key("rows").points_earned < 1
+    assert rep.by_key("kept").passed
     assert resource_counts() == before
 
 
@@ -85,7 +87,8 @@ def _drop_rows(text: str) -> str:
         # a "multi-stage" build whose final stage is the full build stage
         (
             lambda d: (d / "Dockerfile.multistage").write_text(WRONG_MULTISTAGE),
-            {"multi-stage is smaller than single-stage"},
+            # and /install is not on its sys.path: the app would not even import humanize
+            {"multi-stage is smaller than single-stage", "the same app in every variant"},
         ),
     ],
     ids=["rows-missing", "cold-with-cache", "final-stage-is-builder"],
@@ -130,3 +133,84 @@ def test_harness_saves_csv_and_removes_its_images(tmp_path, base_images, resourc
     assert list(back.columns) == benchmark.COLUMNS and len(back) == 4
     assert (back[back.variant == "cold"].cached_steps == 0).all()
     assert resource_counts() == before
+
+
+# --- issue 11: correct alternatives pass at full score; cheats fail exactly their items ---
+
+ALTERNATIVES = {
+    # wheels in a named stage installed through a BuildKit bind mount; an allow-list ignore
+    # file; PIP_NO_CACHE_DIR instead of the flag; variants built in a loop
+    "run-mount-allow-list": {
+        "Dockerfile.slim": "FROM python:3.11-slim\nENV PIP_NO_CACHE_DIR=1\nWORKDIR /srv\n"
+        'COPY requirements.txt ./\nRUN pip install -r requirements.txt\nCOPY app.py ./\nCMD ["python", "app.py"]\n',
+        "Dockerfile.multistage": "FROM python:3.11 AS wheels\nCOPY requirements.txt /src/\n"
+        "RUN pip wheel --no-cache-dir -w /w -r /src/requirements.txt\n"
+        "FROM python:3.11-slim\n"
+        "RUN --mount=type=bind,from=wheels,source=/w,target=/w "
+        "pip install --no-cache-dir --no-index /w/*.whl\n"
+        'WORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n',
+        ".dockerignore": "# allow-list: only what the images use\n*\n!app.py\n!requirements.txt\n",
+        "variants.py": "from helpers.benchmark import Variant\n\nREPS = 2\n\n"
+        "PAIRS = {'full': 'Dockerfile.full', 'slim': 'Dockerfile.slim',\n"
+        "         'single-stage': 'Dockerfile.full', 'multi-stage': 'Dockerfile.multistage'}\n\n\n"
+        "def variants():\n"
+        "    out = [Variant(n, d) for n, d in PAIRS.items()]\n"
+        "    out += [Variant('no-dockerignore', 'Dockerfile.slim', dockerignore=False),\n"
+        "            Variant('dockerignore', 'Dockerfile.slim')]\n"
+        "    out += [Variant('cold', 'Dockerfile.full', nocache=True),\n"
+        "            Variant('warm', 'Dockerfile.full', nocache=False)]\n"
+        "    return out\n",
+    },
+    # a virtualenv copied out of the build stage; a deny-list spelled differently
+    "venv-deny-list": {
+        "Dockerfile.multistage": "FROM python:3.11 AS build\nRUN python -m venv /venv\n"
+        "COPY requirements.txt .\nRUN /venv/bin/pip install --no-cache-dir -r requirements.txt\n"
+        "FROM python:3.11-slim\nCOPY --from=build /venv /venv\nENV PATH=/venv/bin:$PATH\n"
+        'WORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n',
+        ".dockerignore": "/.git\n.env*\n/data\n__pycache__\n**/__pycache__\n.pytest_cache\n",
+    },
+}
+
+CHEATS = {
+    # Dockerfile.slim leaves the dependency out (smaller, and not the same app), and the
+    # ignore file forgets .env
+    "slim-skips-install-and-env": (
+        {
+            "Dockerfile.slim": 'FROM python:3.11-slim\nWORKDIR /app\nCOPY app.py .\nCMD ["python", "app.py"]\n',
+            ".dockerignore": "data/\n.git/\n**/__pycache__/\n.pytest_cache/\n",
+        },
+        {"slim", "kept", "context"},
+        "humanize==4.9.0",
+    ),
+}
+
+
+def _ex09(tmp_path, files):
+    folder = solution_copy("09_benchmark", tmp_path / "ex09")
+    for rel, text in files.items():
+        (folder / rel).write_text(text)
+    return folder
+
+
+def test_pins_are_the_starters():
+    from helpers.checks import _pinned
+    from helpers.checks import ex09_benchmark as ex09
+
+    assert _pinned.pins((STARTER / "requirements.txt").read_text()) == ex09.PINS
+
+
+@pytest.mark.parametrize("name", list(ALTERNATIVES))
+def test_alternative_answers_score_full(tmp_path, base_images, name):
+    rep = check("09", path=_ex09(tmp_path, ALTERNATIVES[name]))
+    assert rep.error is None, rep.error
+    assert rep.score == rep.max_score, str(rep)
+
+
+@pytest.mark.parametrize("name", list(CHEATS))
+def test_cheats_fail_exactly_their_items(tmp_path, base_images, name):
+    files, failing, hint_has = CHEATS[name]
+    rep = check("09", path=_ex09(tmp_path, files))
+    assert rep.error is None, rep.error
+    assert {r.key for r in rep.failed()} == failing, str(rep)
+    assert all(r.hint for r in rep.failed())
+    assert any(hint_has in r.hint for r in rep.failed()), str(rep)
