@@ -275,8 +275,13 @@ def efficiency_gate(image: str, lowest: float = 0.9) -> GateRow:
     )
 
 
-def checklist_gate(image: str) -> GateRow:
-    """Checklist items the image itself can show: a non-root USER and a HEALTHCHECK."""
+def checklist_gate(image: str, probe: bool = True) -> GateRow:
+    """Checklist items the image itself can show: a non-root USER and a HEALTHCHECK.
+
+    With ``probe`` (the default) the HEALTHCHECK is also run in a container of the image whose
+    command serves nothing (:func:`helpers.audit_project.probe_without_app`): a probe that
+    exits 0 there cannot fail, whatever its text looks like.
+    """
     from . import engine
 
     cfg = engine.client().images.get(image).attrs.get("Config") or {}
@@ -298,13 +303,25 @@ def checklist_gate(image: str) -> GateRow:
             f"the HEALTHCHECK can never fail ({_probe_text(hc)[:80]}): probe what the app "
             "does, e.g. request its /health URL"
         )
+    broken: dict[str, Any] = {}
+    if has_hc and probe:  # break it: the probe must fail where the app never started
+        from .audit_project import probe_without_app
+
+        broken = probe_without_app(image, hc)
+        if broken["can_fail"] is False:
+            has_hc = False
+            problems.append(
+                f"the HEALTHCHECK ({_probe_text(hc)[:80]}) exited 0 with the app not running: "
+                "it can never fail; drop `|| true`/`|| exit 0`/`; exit 0` and probe what the "
+                "app serves, e.g. its /health URL"
+            )
     return GateRow(
         "checklist",
         FAIL if problems else PASS,
         f"user={user or 'root'}, healthcheck={'yes' if has_hc else 'no'}",
         "non-root, healthcheck",
-        "; ".join(problems) or "non-root user and a health check",
-        {"user": user, "healthcheck": hc},
+        "; ".join(problems) or "non-root user and a health check that fails without the app",
+        {"user": user, "healthcheck": hc, "probe_without_app": broken},
     )
 
 
