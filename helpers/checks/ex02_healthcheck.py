@@ -9,7 +9,8 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
   ``unhealthy`` within ``retries * (interval + timeout) + slack`` (probes run one at a time);
 - the worker starts only after the api is healthy (2): its ``depends_on`` condition is
   ``service_healthy`` and, behaviourally, the one-shot job found the api ready (exit 0);
-- the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` (1).
+- the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` longer than the
+  app's warm-up (1). ``interval`` above 5 s fails the fault item (the README asks <= 5 s).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from .. import behaviour, compose, containers
 from ..findings import Report
+from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "02"
@@ -36,6 +38,8 @@ SLACK_S = 5.0
 #: Longest the check is willing to watch for a fault (the exercise asks interval <= 5s).
 MAX_FAULT_WAIT_S = 45.0
 MAX_HEALTHY_WAIT_S = 90.0
+#: The README's "keep interval at 5 s or less".
+MAX_INTERVAL_S = 5.0
 APP_WARMUP_S = 3.0
 URLLIB_PROBE = (
     'test: ["CMD", "python", "-c", "import urllib.request as u; '
@@ -64,6 +68,33 @@ def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
 
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+#: What the README asks, and the item that judges it (issue 11).
+REQUIREMENTS = (
+    Requirement(
+        "the api has a health check that probes http://localhost:8000/health, and becomes "
+        "healthy after the warm-up",
+        ("healthy",),
+    ),
+    Requirement(
+        "the health check notices a real fault: after /break, the api must turn unhealthy "
+        "within retries × (interval + timeout) (plus 5 s slack)",
+        ("fault",),
+    ),
+    Requirement("a probe that cannot fail", ("fault",)),
+    Requirement(
+        "the worker starts only once the api is healthy (depends_on with condition: "
+        "service_healthy)",
+        ("depends",),
+    ),
+    Requirement("timeout shorter than interval", ("options",)),
+    Requirement("a start_period longer than the 3 s warm-up", ("options",)),
+    Requirement("for this exercise keep interval at 5 s or less", ("fault",)),
+)
+README_NOT_RULES = {
+    "like many real services it needs a few seconds to warm up": "describes the app",
+    "right now docker compose up reports both services as started": "describes the starter",
+}
 
 
 @RUBRIC.fact
@@ -173,9 +204,10 @@ def detects_fault(f: Facts) -> Verdict:
         )
     bound = cfg.unhealthy_bound_s(SLACK_S)
     ev: dict[str, Any] = {"healthcheck": cfg.to_dict(), "bound_s": round(bound, 1)}
-    if bound > MAX_FAULT_WAIT_S:
+    if bound > MAX_FAULT_WAIT_S or cfg.interval_s > MAX_INTERVAL_S:
         return Verdict(
             False,
+            f"interval {cfg.interval_s:g} s (this exercise asks at most {MAX_INTERVAL_S:g} s); "
             f"with these settings a fault may go unnoticed for {bound:.0f} s "
             f"(retries {cfg.retries} x (interval {cfg.interval_s:g} s + timeout "
             f"{cfg.timeout_s:g} s) + {SLACK_S:g} s slack)",
@@ -298,11 +330,18 @@ def options(f: Facts) -> Verdict:
             f"timeout {cfg.timeout_s:g} s is not shorter than interval {cfg.interval_s:g} s: "
             "a hung probe should be cut off before the next one is due"
         )
-    if cfg.start_period_s > 0:
+    if cfg.start_period_s > APP_WARMUP_S:
         earned += 1
+    elif cfg.start_period_s > 0:
+        problems.append(
+            f"start_period {cfg.start_period_s:g} s is not longer than the app's "
+            f"{APP_WARMUP_S:g} s warm-up: probes that fail while it warms up still count "
+            "towards `unhealthy`; set start_period longer than the warm-up (e.g. 20s)"
+        )
     else:
         problems.append(
-            "no start_period: probes that fail while the app warms up count towards `unhealthy`"
+            "no start_period: probes that fail while the app warms up count towards "
+            f"`unhealthy`; set start_period longer than the {APP_WARMUP_S:g} s warm-up"
         )
     msg = (
         f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "
