@@ -416,7 +416,7 @@ def probe_without_app(
 
             def probe(ctr: Any = ctr, result: dict[str, Any] = result) -> None:
                 try:
-                    code, out = ctr.exec_run(argv, user=user or "")
+                    code, out = ctr.exec_run(argv)  # as the container's user, like the engine
                     result.update(code=code, out=(out or b"").decode("utf-8", "replace"))
                 except docker.errors.APIError as exc:
                     result.update(code=None, out=str(exc))

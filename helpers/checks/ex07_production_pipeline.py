@@ -236,7 +236,8 @@ def checklist(f: Facts) -> dict[str, CheckResult]:
     if image:
         with contextlib.suppress(Exception):  # the static verdicts still stand
             # with the compose file: its user: and every service's probe are judged too
-            audit.audit_image(rep, image, audit.load_compose(f.work[0]))
+            # (the model Compose resolved: variables interpolated, as the engine gets it)
+            audit.audit_image(rep, image, f.project.config())
     return {it.key: _checklist_item(it) for it in rep.items}
 
 
