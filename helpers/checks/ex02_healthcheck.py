@@ -22,6 +22,7 @@ from typing import Any
 
 from .. import behaviour, compose, containers
 from ..findings import Report
+from . import intact
 from .requirements import Requirement
 from .rubric import Facts, Rubric, Verdict
 
@@ -69,6 +70,32 @@ def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
+
+def _tampered(f: Facts, prefix: str) -> Verdict | None:
+    """A failing verdict when a shipped file under ``prefix`` changed (the README: do not)."""
+    bad = {p: how for p, how in intact.changed(f.path, SLUG).items() if p.startswith(prefix)}
+    if not bad:
+        return None
+    return Verdict(
+        False,
+        "changed from the starter: " + ", ".join(f"{p} ({how})" for p, how in sorted(bad.items())),
+        hint=f"Restore {', '.join(sorted(bad))} from the starter (exercises/{SLUG}/): the "
+        "exercise is solved in compose.yaml or the api's Dockerfile, and the check judges "
+        "your health check against the app and the job as shipped.",
+        evidence={"changed": bad},
+    )
+
+
+def _warmup_override(api: Any) -> str | None:
+    """The api's ``APP_WARMUP_S`` when the submission shortened the shipped warm-up."""
+    env = dict(e.split("=", 1) for e in (api.attrs["Config"].get("Env") or []) if "=" in e)
+    raw = env.get("APP_WARMUP_S")
+    try:
+        return raw if raw is not None and float(raw) < APP_WARMUP_S else None
+    except ValueError:
+        return raw
+
+
 #: What the README asks, and the item that judges it (issue 11).
 REQUIREMENTS = (
     Requirement(
@@ -90,6 +117,9 @@ REQUIREMENTS = (
     Requirement("timeout shorter than interval", ("options",)),
     Requirement("a start_period longer than the 3 s warm-up", ("options",)),
     Requirement("for this exercise keep interval at 5 s or less", ("fault",)),
+    Requirement(
+        "Do not change app.py, its warm-up (APP_WARMUP_S) or worker/", ("fault", "depends")
+    ),
 )
 README_NOT_RULES = {
     "like many real services it needs a few seconds to warm up": "describes the app",
@@ -196,6 +226,9 @@ def becomes_healthy(f: Facts) -> Verdict:
 def detects_fault(f: Facts) -> Verdict:
     state = f.stack
     api, cfg = state["api"], state["cfg"]
+    tampered = _tampered(f, "app.py")
+    if tampered:
+        return tampered
     if not state.get("healthy"):
         return Verdict(
             False,
@@ -265,6 +298,21 @@ def detects_fault(f: Facts) -> Verdict:
 def worker_waits(f: Facts) -> Verdict:
     state = f.stack
     stack = state["stack"]
+    tampered = _tampered(f, "")
+    if tampered:
+        return tampered
+    api = state["api"]
+    short = _warmup_override(api) if api is not None else None
+    if short is not None:
+        return Verdict(
+            False,
+            f"the api runs with APP_WARMUP_S={short}: the warm-up the job must wait for was "
+            "shortened, not waited for",
+            hint=f"Remove APP_WARMUP_S from the api's environment: the app warms up for "
+            f"{APP_WARMUP_S:g} s as shipped, and the worker must wait for it through "
+            "`condition: service_healthy`.",
+            evidence={"APP_WARMUP_S": short},
+        )
     svc = (state["model"].get("services") or {}).get("worker")
     if svc is None:
         return Verdict(

@@ -156,8 +156,21 @@ SWALLOWED = (
             {ex.FAULT, ex.OPTIONS},
             ("at most 5 s", "longer than"),
         ),
+        # kind 1: the warm-up shortened in compose.yaml so a probe that cannot fail looks
+        # right to the job: the README says the warm-up stays as shipped
+        (
+            lambda s: s.replace(PROBE, '["CMD", "true"]').replace(
+                "    build: .\n", '    build: .\n    environment:\n      APP_WARMUP_S: "0"\n', 1
+            ),
+            {ex.FAULT, ex.DEPENDS},
+            ("APP_WARMUP_S=0", "never fail"),
+        ),
     ],
-    ids=["probe-or-exit-0", "start-period-not-longer-than-warmup+interval-6s"],
+    ids=[
+        "probe-or-exit-0",
+        "start-period-not-longer-than-warmup+interval-6s",
+        "warm-up-shortened+cmd-true",
+    ],
 )
 def test_more_wrong_answers_fail_exactly_their_items(
     tmp_path, base_images, edit, failing, hint_words
