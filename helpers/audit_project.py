@@ -167,7 +167,9 @@ def item_healthcheck(df: Dockerfile, compose: dict[str, Any] | None) -> AuditIte
         "health checks defined (and able to fail)",
         FAIL if trivial else PASS,
         "; ".join(f"{k}: {v[:80]}" for k, v in probes.items()),
-        f"{', '.join(trivial)}: this probe succeeds whatever the app does. Probe the app itself.",
+        f"{', '.join(trivial)}: this probe succeeds whatever the app does (or its shell "
+        "swallows the exit code: `|| true`, `|| exit 0`, `; exit 0`, `|| echo ...`). Probe the "
+        "app itself and let the probe's exit code stand.",
         evidence={"probes": probes},
     )
 
