@@ -26,6 +26,7 @@ from .audit_files import (
     item_pip_no_cache,
     item_version_tags,
 )
+from .audit_probes import judge_probes_by_behaviour, probe_without_app  # noqa: F401
 from .audit_project import (  # noqa: F401 - the audit's public names live here too
     SECRET_FILES,
     TRIVIAL_PROBES,
@@ -38,9 +39,7 @@ from .audit_project import (  # noqa: F401 - the audit's public names live here 
     item_log_limits,
     item_no_secrets,
     item_resource_limits,
-    judge_probes_by_behaviour,
     load_compose,
-    probe_without_app,
     scan_image_item,
     trivial_probe,
 )
@@ -88,7 +87,7 @@ def audit_image(
         compose: the project's compose file, parsed: its services' ``user:`` and
             health probes are judged with the image too.
         probes: run each health probe where the app never started
-            (:func:`helpers.audit_project.judge_probes_by_behaviour`); a probe that exits 0
+            (:func:`helpers.audit_probes.judge_probes_by_behaviour`); a probe that exits 0
             there cannot fail.
     """
     from . import containers, engine, images

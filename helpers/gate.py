@@ -276,22 +276,16 @@ def efficiency_gate(image: str, lowest: float = 0.9) -> GateRow:
 
 
 def checklist_gate(image: str, probe: bool = True) -> GateRow:
-    """Checklist items the image itself can show: a non-root USER and a HEALTHCHECK.
-
-    With ``probe`` (the default) the HEALTHCHECK is also run in a container of the image whose
-    command serves nothing (:func:`helpers.audit_project.probe_without_app`): a probe that
-    exits 0 there cannot fail, whatever its text looks like.
-    """
+    """A non-root USER and a HEALTHCHECK that fails where the app never started (``probe``)."""
     from . import engine
+    from .audit import _probe_text, trivial_probe
+    from .audit_probes import blind_probe_problem
 
     cfg = engine.client().images.get(image).attrs.get("Config") or {}
     user = (cfg.get("User") or "").strip()
     root = user in ("", "0", "root") or user.startswith(("0:", "root:"))
-    from .audit import _probe_text, trivial_probe
-
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
-
     problems = []
     if root:
         problems.append("runs as root: add a USER")
@@ -303,18 +297,10 @@ def checklist_gate(image: str, probe: bool = True) -> GateRow:
             f"the HEALTHCHECK can never fail ({_probe_text(hc)[:80]}): probe what the app "
             "does, e.g. request its /health URL"
         )
-    broken: dict[str, Any] = {}
-    if has_hc and probe:  # break it: the probe must fail where the app never started
-        from .audit_project import probe_without_app
-
-        broken = probe_without_app(image, hc)
-        if broken["can_fail"] is False:
-            has_hc = False
-            problems.append(
-                f"the HEALTHCHECK ({_probe_text(hc)[:80]}) exited 0 with the app not running: "
-                "it can never fail; drop `|| true`/`|| exit 0`/`; exit 0` and probe what the "
-                "app serves, e.g. its /health URL"
-            )
+    problem, broken = blind_probe_problem(image, hc) if has_hc and probe else (None, {})
+    if problem:  # break it: the probe exited 0 where the app never started
+        has_hc = False
+        problems.append(problem)
     return GateRow(
         "checklist",
         FAIL if problems else PASS,

@@ -23,7 +23,7 @@ from typing import Any
 from .. import behaviour, compose, containers
 from ..findings import Report
 from . import intact
-from .requirements import Requirement
+from .req_02_07_08 import README_NOT_RULES_02, REQUIREMENTS_02
 from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "02"
@@ -97,34 +97,7 @@ def _warmup_override(api: Any) -> str | None:
 
 
 #: What the README asks, and the item that judges it (issue 11).
-REQUIREMENTS = (
-    Requirement(
-        "the api has a health check that probes http://localhost:8000/health, and becomes "
-        "healthy after the warm-up",
-        ("healthy",),
-    ),
-    Requirement(
-        "the health check notices a real fault: after /break, the api must turn unhealthy "
-        "within retries × (interval + timeout) (plus 5 s slack)",
-        ("fault",),
-    ),
-    Requirement("a probe that cannot fail", ("fault",)),
-    Requirement(
-        "the worker starts only once the api is healthy (depends_on with condition: "
-        "service_healthy)",
-        ("depends",),
-    ),
-    Requirement("timeout shorter than interval", ("options",)),
-    Requirement("a start_period longer than the 3 s warm-up", ("options",)),
-    Requirement("for this exercise keep interval at 5 s or less", ("fault",)),
-    Requirement(
-        "Do not change app.py, its warm-up (APP_WARMUP_S) or worker/", ("fault", "depends")
-    ),
-)
-README_NOT_RULES = {
-    "like many real services it needs a few seconds to warm up": "describes the app",
-    "right now docker compose up reports both services as started": "describes the starter",
-}
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_02, README_NOT_RULES_02
 
 
 @RUBRIC.fact

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import secrets as pysecrets
 import shutil
 import tempfile
@@ -31,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import audit, compose, containers, engine, images
-from ..dockerfile import Dockerfile
 from ..findings import Report
+from . import capstone_runtime
 from .base import CheckResult
-from .requirements import Requirement
+from .req_02_07_08 import README_NOT_RULES_07, REQUIREMENTS_07
 from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "07"
@@ -120,69 +119,10 @@ N_IMAGE_DETAILS = "the image: target production, PYTHONUNBUFFERED=1, OCI labels"
 N_COMPOSE_DETAILS = (
     "Compose: restart, CPU limits, max-file, stop_grace_period, named volume, service_healthy"
 )
-OCI_PREFIX = "org.opencontainers.image."
-#: an anonymous volume's name (64 hex digits): data that no name keeps
-ANON = re.compile(r"[0-9a-f]{64}")
-
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 #: What the README asks, and the item that judges it (issue 11).
-REQUIREMENTS = (
-    Requirement(
-        "Multi-stage Dockerfile: compile psycopg2 (it needs gcc and libpq-dev) in a builder "
-        "stage; the final stage, named production, installs the wheel, needs only libpq5 at "
-        "run time and has no compiler",
-        ("multi_stage", "image_details"),
-    ),
-    Requirement("slim, pinned base images", ("base_slim", "version_tags")),
-    Requirement("pip install --no-cache-dir", ("pip_no_cache",)),
-    Requirement("apt lists removed in the same RUN", ("apt_clean",)),
-    Requirement("a non-root user", ("non_root",)),
-    Requirement("exec-form CMD", ("graceful_shutdown",)),
-    Requirement("PYTHONUNBUFFERED=1; OCI labels", ("image_details",)),
-    Requirement("a HEALTHCHECK that can fail", ("healthcheck",)),
-    Requirement("a .dockerignore (.git, .env, **/__pycache__", ("dockerignore",)),
-    Requirement(
-        "the password as a secret file (secrets/db_password.txt, read through "
-        "POSTGRES_PASSWORD_FILE and DB_PASSWORD_FILE), never in environment: or ENV",
-        ("no_secrets", "password"),
-    ),
-    Requirement(
-        "a pg_isready health check on the database and depends_on: condition: service_healthy",
-        ("healthy", "healthcheck", "compose_details"),
-    ),
-    Requirement("build: target: production", ("image_details",)),
-    Requirement("memory and CPU limits on both services", ("resource_limits", "compose_details")),
-    Requirement("json-file log rotation (max-size, max-file)", ("log_limits", "compose_details")),
-    Requirement("restart policies; stop_grace_period", ("compose_details",)),
-    Requirement("a named volume for the database's data", ("compose_details",)),
-    Requirement("the stack comes up with every service healthy", ("healthy",)),
-    Requirement("the ETL loads 500 rows", ("rows",)),
-    Requirement(
-        "the password is never in an image or in docker inspect", ("password", "no_secrets")
-    ),
-    Requirement(
-        "docker compose stop etl must end with exit code 0 within the grace period", ("stop",)
-    ),
-    Requirement("the image must be at most 40% of the naive image's size", ("size",)),
-    Requirement(
-        "the user of every process in the running etl container must not be root",
-        ("non_root",),
-    ),
-    Requirement("its PID 1 must be the app or an init, not a shell", ("graceful_shutdown", "stop")),
-    Requirement(
-        "each health probe is also run in a container of its image where the app never "
-        "started: it must fail there",
-        ("healthcheck",),
-    ),
-)
-README_NOT_RULES = {
-    "Make the project production-ready, using every practice from the lessons": "introduces "
-    "the list of practices, each a requirement of its own",
-    "The check copies this folder to a temporary place": "describes how the check works",
-    "The restart policies, CPU limits, max-file, stop_grace_period and the named volume are "
-    "read from the running containers": "describes how compose_details is measured",
-}
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_07, README_NOT_RULES_07
 
 
 def checklist_results(audit_rep: audit.AuditReport) -> list[CheckResult]:
@@ -241,81 +181,6 @@ def checklist(f: Facts) -> dict[str, CheckResult]:
     return {it.key: _checklist_item(it) for it in rep.items}
 
 
-#: PID 1 that is a shell: ``docker stop``'s SIGTERM stops there (no handler, no forwarding)
-SHELLS = ("sh", "bash", "dash", "ash", "zsh", "busybox")
-
-
-@RUBRIC.fact
-def runtime(f: Facts) -> dict[str, Any]:
-    """What really runs in the etl container (``docker top``): each process's uid and command
-    line, and which one is PID 1. The running truth, whatever Dockerfile and Compose declare."""
-    f.up  # noqa: B018 - judged on the stack that came up
-    etl = f.project.containers("etl")
-    if not etl:
-        raise NotJudged("no etl container", "Bring the stack up first.")
-    ctr = etl[0]
-    ctr.reload()
-    if ctr.status != "running":
-        raise NotJudged(
-            f"the etl container is {ctr.status}, so what runs in it cannot be seen",
-            "Read `docker compose logs etl`; the ETL must keep running and serve /health.",
-        )
-    pid1_host = int(ctr.attrs["State"]["Pid"])
-    top = ctr.top(ps_args="-o pid,uid,args")
-    titles = [t.upper() for t in top.get("Titles") or []]
-    procs = []
-    for row in top.get("Processes") or []:
-        rec = dict(zip(titles, row, strict=False))
-        procs.append(
-            {
-                "host_pid": int(rec.get("PID", 0)),
-                "uid": str(rec.get("UID", "?")),
-                "args": rec.get("COMMAND", rec.get("ARGS", "")),
-            }
-        )
-    pid1 = next((p for p in procs if p["host_pid"] == pid1_host), procs[0] if procs else None)
-    return {"pid1": pid1, "processes": procs[:20]}
-
-
-def _refined(key: str, f: Facts) -> CheckResult:
-    """The checklist verdict, overruled by the running etl container where it disagrees."""
-    res = f.checklist[key]
-    rt, _ = f.outcome("runtime")
-    if not res.passed or not rt or not rt.get("pid1"):
-        return res
-    pid1 = rt["pid1"]
-    if key == "non_root":
-        root = [p for p in rt["processes"] if p["uid"] in ("0", "root")]
-        if root:
-            return CheckResult(
-                res.name,
-                res.points,
-                False,
-                f"the running etl container has processes as root: {root[0]['args'][:80]!r} "
-                f"(uid {root[0]['uid']}), whatever the Dockerfile's USER says",
-                hint="Run the app as the user the Dockerfile creates: end with USER app and do "
-                'not override it (`user: root` or `user: "0"` in compose.yaml, `USER root` later).',
-                evidence={**res.evidence, "running": rt["processes"]},
-            )
-        res.evidence["running_uid"] = pid1["uid"]
-    if key == "graceful_shutdown":
-        argv0 = (pid1["args"].split() or [""])[0].rsplit("/", 1)[-1]
-        if argv0 in SHELLS:
-            return CheckResult(
-                res.name,
-                res.points,
-                False,
-                f"PID 1 of the running etl container is the shell `{pid1['args'][:80]}`, not "
-                "the app: docker stop's SIGTERM stops at the shell",
-                hint="Make the app PID 1: exec-form CMD, and in an entrypoint script start the "
-                'app with `exec "$@"` (or `exec python -m etl`), or run under an init '
-                "(`init: true`, tini).",
-                evidence={**res.evidence, "pid1": pid1},
-            )
-        res.evidence["pid1"] = pid1
-    return res
-
-
 @RUBRIC.fact
 def up(f: Facts) -> dict[str, Any]:
     """``compose up --wait``: the seconds it took, or why it failed (then judged, not raised)."""
@@ -328,6 +193,12 @@ def up(f: Facts) -> dict[str, Any]:
     return {"seconds": time.monotonic() - t0}
 
 
+@RUBRIC.fact
+def runtime(f: Facts) -> dict[str, Any]:
+    """What runs in the etl container (:func:`helpers.checks.capstone_runtime.runtime`)."""
+    return capstone_runtime.runtime(f)
+
+
 #: checklist lines judged again on the running container (issue 11: declarations are not truth)
 RUNTIME_REFINED = ("non_root", "graceful_shutdown")
 
@@ -335,7 +206,7 @@ RUNTIME_REFINED = ("non_root", "graceful_shutdown")
 def _checklist_judge(key: str) -> Any:
     def judge(f: Facts) -> Verdict:
         if key in RUNTIME_REFINED:
-            return _refined(key, f)
+            return capstone_runtime.refined(key, f)
         return f.checklist[key]
 
     return judge
@@ -442,96 +313,12 @@ def stops(f: Facts) -> Verdict:
 
 @RUBRIC.item("image_details", N_IMAGE_DETAILS, 2, needs=("etl_image",))
 def image_details(f: Facts) -> Verdict:
-    """From the built image and the Compose model: what the README asks of the final stage."""
-    im = engine.client().images.get(f.etl_image)
-    cfg = im.attrs.get("Config") or {}
-    env = dict(e.split("=", 1) for e in cfg.get("Env") or [] if "=" in e)
-    labels = {k: v for k, v in (cfg.get("Labels") or {}).items() if k.startswith(OCI_PREFIX)}
-    build = (f.project.config()["services"].get("etl") or {}).get("build") or {}
-    target = build.get("target") if isinstance(build, dict) else None
-    stages = [st.alias for st in Dockerfile.from_path(f.work[0] / "Dockerfile").stages]
-    problems = []
-    if target != "production" or "production" not in stages:
-        problems.append(
-            f"compose builds target {target!r} (stages: {', '.join(str(a) for a in stages)}): "
-            "name the final stage `production` and build it with `build: target: production`"
-        )
-    if env.get("PYTHONUNBUFFERED", "") in ("", "0"):
-        problems.append("PYTHONUNBUFFERED is not set in the image: add ENV PYTHONUNBUFFERED=1")
-    if not labels:
-        problems.append(
-            "the image has no OCI label: add LABEL org.opencontainers.image.title=... (and "
-            "version, description)"
-        )
-    return Verdict(
-        not problems,
-        "; ".join(problems) if problems else "target production, PYTHONUNBUFFERED=1, OCI labels",
-        hint=" ".join(p[0].upper() + p[1:] + "." for p in problems),
-        evidence={"target": target, "stages": stages, "oci_labels": labels},
-        earned=round(2 * (3 - len(problems)) / 3, 2),
-    )
+    return capstone_runtime.image_details(f)
 
 
 @RUBRIC.item("compose_details", N_COMPOSE_DETAILS, 2, needs=("up",))
 def compose_details(f: Facts) -> Verdict:
-    """From the running containers (``docker inspect``), not from the YAML: what the engine got."""
-    ctrs = {c.labels["com.docker.compose.service"]: c for c in f.project.containers()}
-    if set(ctrs) < {"db", "etl"}:
-        raise NotJudged(
-            f"services running: {sorted(ctrs)}", "Bring both services (db, etl) up first."
-        )
-    problems: list[str] = []
-    seen: dict[str, Any] = {}
-    for name in ("db", "etl"):
-        c = ctrs[name]
-        c.reload()
-        hc = c.attrs["HostConfig"]
-        restart = (hc.get("RestartPolicy") or {}).get("Name") or "no"
-        cpus = (hc.get("NanoCpus") or 0) / 1e9 or (
-            (hc.get("CpuQuota") or 0) / (hc.get("CpuPeriod") or 100000)
-        )
-        log = hc.get("LogConfig") or {}
-        seen[name] = {"restart": restart, "cpus": cpus, "log": log}
-        if restart in ("", "no"):
-            problems.append(f"{name}: no restart policy")
-        if not cpus:
-            problems.append(f"{name}: no CPU limit")
-        if log.get("Type") == "json-file" and not (log.get("Config") or {}).get("max-file"):
-            problems.append(f"{name}: json-file logs without max-file")
-    stop_timeout = ctrs["etl"].attrs["Config"].get("StopTimeout")
-    seen["etl"]["stop_timeout_s"] = stop_timeout
-    if stop_timeout is None:
-        problems.append("etl: no stop_grace_period")
-    data = [
-        m
-        for m in ctrs["db"].attrs.get("Mounts") or []
-        if m.get("Destination") == "/var/lib/postgresql/data"
-    ]
-    named = [m for m in data if m.get("Type") == "volume" and not ANON.fullmatch(m.get("Name", ""))]
-    seen["db"]["data_mounts"] = [{k: m.get(k) for k in ("Type", "Name", "Source")} for m in data]
-    if not named:
-        problems.append("db: /var/lib/postgresql/data is not on a named volume")
-    dep = ((f.project.config()["services"]["etl"].get("depends_on") or {}).get("db") or {}).get(
-        "condition"
-    )
-    seen["etl"]["depends_on_db"] = dep
-    if dep != "service_healthy":
-        problems.append(f"etl depends on db with condition {dep!r}, not service_healthy")
-    return Verdict(
-        not problems,
-        "; ".join(problems)
-        if problems
-        else "restart policies, CPU limits, max-file, stop_grace_period, a named data volume, "
-        "and depends_on service_healthy, as the running containers show",
-        hint="In compose.yaml: `restart:` on both services, `deploy.resources.limits.cpus` on "
-        "both, logging options max-file, `stop_grace_period` on etl, a named volume "
-        "(`volumes: {pg-data: {}}`) at /var/lib/postgresql/data, and "
-        "`depends_on: {db: {condition: service_healthy}}`."
-        if problems
-        else "",
-        evidence=seen,
-        earned=max(0.0, round(2 - 0.5 * len(problems), 2)),
-    )
+    return capstone_runtime.compose_details(f)
 
 
 @RUBRIC.item("size", N_SIZE, 2, needs=("etl_image",))

@@ -46,7 +46,7 @@ from ..workflow import (
     structure_errors,
     validate,
 )
-from .requirements import Requirement
+from .req_02_07_08 import README_NOT_RULES_08, REQUIREMENTS_08
 from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "08"
@@ -72,47 +72,7 @@ SIZE_IMAGE_REPO = "shipshape-check/ex08-size"
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
 
 #: What the README asks, and the item that judges it (issue 11).
-REQUIREMENTS = (
-    Requirement("write the GitHub Actions workflow .github/workflows/docker.yml", ("valid",)),
-    Requirement("The workflow must, in this order:", ("roles", "order")),
-    Requirement("build the image", ("roles",)),
-    Requirement("run the tests inside that image", ("roles",)),
-    Requirement("scan it and fail the job on HIGH or CRITICAL findings", ("roles", "scan")),
-    Requirement("fail the job when the image is over 500 MB", ("size",)),
-    Requirement(
-        "push to the registry only after all of that passed, and only for pushes to main",
-        ("roles", "order"),
-    ),
-    Requirement(
-        "A gate step with continue-on-error: true, or a push step with if: always(), lets a "
-        "bad image through: the check looks for both",
-        ("order", "scan"),
-    ),
-    Requirement(
-        "the check runs a run: scan step with a stand-in scanner that reports a HIGH, then a "
-        "CRITICAL finding, then none, and the step must fail, fail, then pass",
-        ("scan",),
-    ),
-    Requirement(
-        "it runs your tests step with a docker run that exits 1, and the step must fail",
-        ("order",),
-    ),
-    Requirement(
-        "A push is only for pushes to main when an if: checks github.ref against main",
-        ("order",),
-    ),
-    Requirement(
-        "Keep naming the image through the workflow's env: IMAGE (as the starter does)",
-        ("size",),
-    ),
-    Requirement(
-        "fix the Dockerfile so the image passes the course's gate when you run it locally",
-        ("gate",),
-    ),
-)
-README_NOT_RULES = {
-    "A production gate only works when the pipeline cannot go around it": "the motivation",
-}
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_08, README_NOT_RULES_08
 
 
 @RUBRIC.fact

@@ -155,7 +155,7 @@ URLLIB = "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', 
 def test_probe_without_app_breaks_the_service(base_images, test, can_fail):
     """The "break it" half of the audit, on the small base image: the probe runs where the
     app never started; only a probe that can fail fails there."""
-    from helpers.audit_project import probe_without_app
+    from helpers.audit_probes import probe_without_app
 
     res = probe_without_app("python:3.11-slim", test, deadline_s=5)
     assert res["can_fail"] is can_fail, res
