@@ -14,8 +14,10 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from .audit_files import (
+    is_root_user,
     item_apt_clean,
     item_base_slim,
     item_dockerignore,
@@ -24,6 +26,7 @@ from .audit_files import (
     item_pip_no_cache,
     item_version_tags,
 )
+from .audit_probes import judge_probes_by_behaviour, probe_without_app  # noqa: F401
 from .audit_project import (  # noqa: F401 - the audit's public names live here too
     SECRET_FILES,
     TRIVIAL_PROBES,
@@ -57,7 +60,7 @@ def audit_static(folder: str | Path) -> AuditReport:
         item_multi_stage(df),
         item_dockerignore(folder),
         item_no_secrets(df, compose),
-        item_non_root(df),
+        item_non_root(df, compose),
         item_healthcheck(df, compose),
         item_resource_limits(compose),
         item_log_limits(compose),
@@ -69,17 +72,37 @@ def audit_static(folder: str | Path) -> AuditReport:
     return rep
 
 
-def audit_image(rep: AuditReport, image: str) -> AuditReport:
-    """Refine the static verdicts by looking inside a built image."""
+def audit_image(
+    rep: AuditReport,
+    image: str,
+    compose: dict[str, Any] | None = None,
+    *,
+    probes: bool = True,
+) -> AuditReport:
+    """Refine the static verdicts by looking inside a built image (and running its probes).
+
+    Args:
+        rep: the static report (:func:`audit_static`), refined in place.
+        image: the built image of the project.
+        compose: the project's compose file, parsed: its services' ``user:`` and
+            health probes are judged with the image too.
+        probes: run each health probe where the app never started
+            (:func:`helpers.audit_probes.judge_probes_by_behaviour`); a probe that exits 0
+            there cannot fail.
+    """
     from . import containers, engine, images
 
     im = engine.client().images.get(image)
     cfg = im.attrs.get("Config") or {}
     user = cfg.get("User") or ""
     it = rep.get("non_root")
-    if it.status == PASS and user.split(":")[0] in ("", "root", "0"):
+    compose_users = it.evidence.get("compose_user") or {}
+    if it.status == PASS and is_root_user(user) and not compose_users:
         it.status, it.detail = FAIL, "the image's Config.User is root"
     it.evidence["image_user"] = user or "(root)"
+    hc = rep.get("healthcheck")
+    if probes and hc.status == PASS:
+        judge_probes_by_behaviour(hc, image, compose, (cfg.get("Healthcheck") or {}).get("Test"))
 
     env = dict(e.split("=", 1) for e in cfg.get("Env") or [] if "=" in e)
     per_layer = images.layer_files(image)
@@ -143,5 +166,5 @@ def audit(folder: str | Path, image: str | None = None) -> AuditReport:
     rep = audit_static(folder)
     rep.items.append(item_image_scanned())
     if image:
-        audit_image(rep, image)
+        audit_image(rep, image, load_compose(Path(folder)))
     return rep

@@ -41,16 +41,36 @@ def item_base_slim(df: Dockerfile) -> AuditItem:
 
 def item_multi_stage(df: Dockerfile) -> AuditItem:
     n = len(df.stages)
-    copies = [i.value for i in df.final.find("COPY") if "--from=" in i.value]
-    ok = n >= 2 and bool(copies)
+    copies = [f"COPY {i.value}"[:90] for i in df.final.find("COPY") if "--from=" in i.value]
+    # the builder's output used through a mount, never copied into a layer, is as good
+    mounts = [f"RUN {i.value}"[:90] for i in df.final.find("RUN") if _mounts_a_stage(i.value)]
+    ok = n >= 2 and bool(copies or mounts)
+    how = "COPY --from" if copies else "RUN --mount=...,from=" if mounts else "nothing"
     return AuditItem(
         "multi_stage",
         "multi-stage build (build tools not in the final image)",
         PASS if ok else FAIL,
-        f"{n} stage(s); final stage copies from a build stage: {bool(copies)}",
-        "Build wheels in a `FROM ... AS builder` stage with gcc, then COPY --from=builder only the wheels or /install.",
-        evidence={"stages": [s.alias or s.base for s in df.stages]},
+        f"{n} stage(s); the final stage takes from a build stage through: {how}",
+        "Build wheels in a `FROM ... AS builder` stage with gcc, then take only the wheels into "
+        "the final stage: COPY --from=builder /wheels /wheels, or "
+        "RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels pip install ...",
+        evidence={"stages": [s.alias or s.base for s in df.stages], "uses": copies + mounts},
     )
+
+
+def _mounts_a_stage(run: str) -> bool:
+    """``RUN --mount=type=bind,from=builder,...`` (or cache/ssh mounts ``from=`` a stage).
+
+    >>> _mounts_a_stage("--mount=type=bind,from=builder,source=/w,target=/w pip install /w/*")
+    True
+    >>> _mounts_a_stage("--mount=type=cache,target=/root/.cache pip install x")
+    False
+    """
+    for m in re.finditer(r"--mount=(\S+)", run):
+        opts = dict(o.partition("=")[::2] for o in m.group(1).split(","))
+        if opts.get("from"):
+            return True
+    return False
 
 
 def item_dockerignore(folder: Path) -> AuditItem:
@@ -82,17 +102,39 @@ def item_dockerignore(folder: Path) -> AuditItem:
     )
 
 
-def item_non_root(df: Dockerfile) -> AuditItem:
+def is_root_user(user: str | None) -> bool:
+    """``""``/None (the default), ``root``, ``0``, ``root:grp``, ``0:0`` are root."""
+    return str(user or "").strip().split(":")[0] in ("", "root", "0")
+
+
+def item_non_root(df: Dockerfile, compose: dict[str, Any] | None = None) -> AuditItem:
+    """The final stage's last USER, overridden by Compose's ``user:`` where a built service sets one."""
     users = df.final.find("USER")
     last = users[-1].value.strip() if users else None
-    ok = last is not None and last.split(":")[0] not in ("root", "0")
+    ok = last is not None and not is_root_user(last)
+    detail = f"last USER: {last}" if last else "no USER in the final stage: runs as root"
+    overrides = {
+        name: str(svc["user"])
+        for name, svc in _services(compose).items()
+        if svc.get("build") is not None and svc.get("user") is not None
+    }
+    if overrides:  # what Compose runs is what counts
+        root = [n for n, u in overrides.items() if is_root_user(u)]
+        built = [n for n, s in _services(compose).items() if s.get("build") is not None]
+        # a root override fails; non-root overrides on every built service pass; else USER decides
+        ok = not root and (ok or len(overrides) == len(built))
+        detail += "; compose user: " + ", ".join(f"{n}={u}" for n, u in overrides.items())
+        if root:
+            detail += " (Compose runs it as root)"
     return AuditItem(
         "non_root",
         "runs as a non-root user",
         PASS if ok else FAIL,
-        f"last USER: {last}" if last else "no USER in the final stage: runs as root",
-        "Create a user (useradd --create-home app) and end the final stage with USER app.",
+        detail,
+        "Create a user (useradd --create-home app) and end the final stage with USER app; "
+        "do not set `user: root` (or 0) in compose.yaml.",
         rule="DL3002",
+        evidence={"dockerfile_user": last, "compose_user": overrides},
     )
 
 

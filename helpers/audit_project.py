@@ -29,9 +29,20 @@ SECRET_FILES = re.compile(
 
 
 TRIVIAL_PROBES = (
-    re.compile(r"^(true|:|exit 0)$"),
-    re.compile(r"^echo\b"),
+    re.compile(r"^(true|:|exit 0|/bin/true|/usr/bin/true)$"),
+    re.compile(r"^(echo|printf)\b"),
     re.compile(r"python3? -c ['\"]?print\("),
+)
+
+#: A command that always succeeds, as the last word of a shell list.
+_ALWAYS_OK = r"(?:true|:|/bin/true|/usr/bin/true|exit\s+0|echo\b[^|;&]*|printf\b[^|;&]*)"
+
+#: The shell's ways of swallowing a probe's exit code: ``cmd || true``, ``cmd || :``,
+#: ``cmd || exit 0``, ``cmd || echo down``, ``cmd; exit 0``, ``cmd; true``, ``cmd | cat``,
+#: a final ``exit 0`` on its own line; ``set +e`` followed by something that succeeds.
+SWALLOWS_EXIT = (
+    re.compile(r"(\|\||;|\n|&(?!&))\s*\(?\s*" + _ALWAYS_OK + r"\s*\)?\s*;?\s*['\"]?\s*$"),
+    re.compile(r"(?<!\|)\|(?!\|)\s*(cat|tee\b[^|;&]*|true|:)\s*;?\s*['\"]?\s*$"),
 )
 
 
@@ -118,7 +129,18 @@ def trivial_probe(cmd: str) -> bool:
     False
     """
     cmd = re.sub(r"\s*\|\|\s*exit 1\s*$", "", cmd.strip())
-    return any(p.search(cmd) for p in TRIVIAL_PROBES)
+    return any(p.search(cmd) for p in TRIVIAL_PROBES) or swallows_exit(cmd)
+
+
+def swallows_exit(cmd: str) -> bool:
+    """True when the probe's shell throws its exit code away (the static fallback).
+
+    >>> [swallows_exit(c) for c in ("curl -f x || true", "curl -f x || exit 0", "curl -f x; exit 0",
+    ...  "curl -f x || :", "curl -f x || echo down", "curl -f x | cat", "curl -f x || exit 1")]
+    [True, True, True, True, True, True, False]
+    """
+    cmd = cmd.strip()
+    return any(p.search(cmd) for p in SWALLOWS_EXIT)
 
 
 def item_healthcheck(df: Dockerfile, compose: dict[str, Any] | None) -> AuditItem:
@@ -145,7 +167,9 @@ def item_healthcheck(df: Dockerfile, compose: dict[str, Any] | None) -> AuditIte
         "health checks defined (and able to fail)",
         FAIL if trivial else PASS,
         "; ".join(f"{k}: {v[:80]}" for k, v in probes.items()),
-        f"{', '.join(trivial)}: this probe succeeds whatever the app does. Probe the app itself.",
+        f"{', '.join(trivial)}: this probe succeeds whatever the app does (or its shell "
+        "swallows the exit code: `|| true`, `|| exit 0`, `; exit 0`, `|| echo ...`). Probe the "
+        "app itself and let the probe's exit code stand.",
         evidence={"probes": probes},
     )
 

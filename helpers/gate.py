@@ -275,18 +275,17 @@ def efficiency_gate(image: str, lowest: float = 0.9) -> GateRow:
     )
 
 
-def checklist_gate(image: str) -> GateRow:
-    """Checklist items the image itself can show: a non-root USER and a HEALTHCHECK."""
+def checklist_gate(image: str, probe: bool = True) -> GateRow:
+    """A non-root USER and a HEALTHCHECK that fails where the app never started (``probe``)."""
     from . import engine
+    from .audit import _probe_text, trivial_probe
+    from .audit_probes import blind_probe_problem
 
     cfg = engine.client().images.get(image).attrs.get("Config") or {}
     user = (cfg.get("User") or "").strip()
     root = user in ("", "0", "root") or user.startswith(("0:", "root:"))
-    from .audit import _probe_text, trivial_probe
-
     hc = (cfg.get("Healthcheck") or {}).get("Test") or []
     has_hc = bool(hc) and hc[0] != "NONE"
-
     problems = []
     if root:
         problems.append("runs as root: add a USER")
@@ -298,13 +297,17 @@ def checklist_gate(image: str) -> GateRow:
             f"the HEALTHCHECK can never fail ({_probe_text(hc)[:80]}): probe what the app "
             "does, e.g. request its /health URL"
         )
+    problem, broken = blind_probe_problem(image, hc) if has_hc and probe else (None, {})
+    if problem:  # break it: the probe exited 0 where the app never started
+        has_hc = False
+        problems.append(problem)
     return GateRow(
         "checklist",
         FAIL if problems else PASS,
         f"user={user or 'root'}, healthcheck={'yes' if has_hc else 'no'}",
         "non-root, healthcheck",
-        "; ".join(problems) or "non-root user and a health check",
-        {"user": user, "healthcheck": hc},
+        "; ".join(problems) or "non-root user and a health check that fails without the app",
+        {"user": user, "healthcheck": hc, "probe_without_app": broken},
     )
 
 

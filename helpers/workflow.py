@@ -308,3 +308,65 @@ def _expand(word: str, env: dict[str, str]) -> str:
     return re.sub(
         r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), m.group(0)), word
     )
+
+
+# --------------------------------------------------------------------------- when a step runs
+
+
+def events(doc: dict[str, Any]) -> dict[str, Any]:
+    """The workflow's triggers as ``{event: its filters or None}``."""
+    on = doc.get("on")
+    if isinstance(on, str):
+        return {on: None}
+    if isinstance(on, list):
+        return {str(e): None for e in on}
+    return {str(k): v for k, v in (on or {}).items()} if isinstance(on, dict) else {}
+
+
+_MAIN = r"""['"](?:refs/heads/)?main['"]"""
+_REF_MAIN = re.compile(
+    r"github\.ref(?:_name)?\s*==\s*" + _MAIN + r"|" + _MAIN + r"\s*==\s*github\.ref(?:_name)?"
+)
+_EVENT_PUSH = re.compile(
+    r"github\.event_name\s*==\s*['\"]push['\"]|['\"]push['\"]\s*==\s*github\.event_name"
+)
+
+
+def _only_main(filters: Any) -> bool:
+    """A ``push:`` trigger whose branch filter lets only main through."""
+    if not isinstance(filters, dict):
+        return False
+    branches = filters.get("branches")
+    if isinstance(branches, str):
+        branches = [branches]
+    return bool(branches) and all(str(b) in ("main", "refs/heads/main") for b in branches)
+
+
+def push_not_only_main(doc: dict[str, Any], s: Step) -> str | None:
+    """Why ``s`` may push on something else than a push to main (None: it cannot).
+
+    A step runs when its own and its job's ``if:`` allow it (``&&`` of both, so either may
+    restrict). It is restricted to pushes to main when a condition compares ``github.ref``
+    (or ``github.ref_name``) with main, or when the workflow is triggered only by ``push``
+    filtered to ``branches: [main]`` -- or by more events with a condition that requires
+    ``github.event_name == 'push'``. A condition with ``||`` restricts nothing we can prove.
+    """
+    job = (doc.get("jobs") or {}).get(s.job) or {}
+    conds = [str(c) for c in (s.raw.get("if"), job.get("if")) if c is not None]
+    if "docker/build-push-action" in s.uses and "${{" in str(s.with_.get("push", "")):
+        conds.append(str(s.with_["push"]))  # push: ${{ github.ref == 'refs/heads/main' }}
+    conds = [c for c in conds if "||" not in c]
+    if any(_REF_MAIN.search(c) for c in conds):
+        return None
+    ev = events(doc)
+    if "push" not in ev:
+        return "the workflow is not triggered by push"
+    if not _only_main(ev["push"]):
+        return "`on: push` is not limited to `branches: [main]` and no `if:` checks github.ref"
+    others = sorted(e for e in ev if e != "push")
+    if others and not any(_EVENT_PUSH.search(c) for c in conds):
+        return (
+            f"it also runs for {', '.join(others)}: add `if: github.event_name == 'push'` "
+            "to the push steps (or their job)"
+        )
+    return None

@@ -9,7 +9,8 @@ Rubric (10 points), judged on the real stack brought up with the real Compose CL
   ``unhealthy`` within ``retries * (interval + timeout) + slack`` (probes run one at a time);
 - the worker starts only after the api is healthy (2): its ``depends_on`` condition is
   ``service_healthy`` and, behaviourally, the one-shot job found the api ready (exit 0);
-- the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` (1).
+- the options are sane (2): ``timeout < interval`` (1) and a ``start_period`` longer than the
+  app's warm-up (1). ``interval`` above 5 s fails the fault item (the README asks <= 5 s).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from .. import behaviour, compose, containers
 from ..findings import Report
+from . import intact
+from .req_02_07_08 import README_NOT_RULES_02, REQUIREMENTS_02
 from .rubric import Facts, Rubric, Verdict
 
 EXERCISE = "02"
@@ -36,6 +39,8 @@ SLACK_S = 5.0
 #: Longest the check is willing to watch for a fault (the exercise asks interval <= 5s).
 MAX_FAULT_WAIT_S = 45.0
 MAX_HEALTHY_WAIT_S = 90.0
+#: The README's "keep interval at 5 s or less".
+MAX_INTERVAL_S = 5.0
 APP_WARMUP_S = 3.0
 URLLIB_PROBE = (
     'test: ["CMD", "python", "-c", "import urllib.request as u; '
@@ -64,6 +69,35 @@ def _missing_tool(probes: list[dict[str, Any]]) -> str | None:
 
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+
+def _tampered(f: Facts, prefix: str) -> Verdict | None:
+    """A failing verdict when a shipped file under ``prefix`` changed (the README: do not)."""
+    bad = {p: how for p, how in intact.changed(f.path, SLUG).items() if p.startswith(prefix)}
+    if not bad:
+        return None
+    return Verdict(
+        False,
+        "changed from the starter: " + ", ".join(f"{p} ({how})" for p, how in sorted(bad.items())),
+        hint=f"Restore {', '.join(sorted(bad))} from the starter (exercises/{SLUG}/): the "
+        "exercise is solved in compose.yaml or the api's Dockerfile, and the check judges "
+        "your health check against the app and the job as shipped.",
+        evidence={"changed": bad},
+    )
+
+
+def _warmup_override(api: Any) -> str | None:
+    """The api's ``APP_WARMUP_S`` when the submission shortened the shipped warm-up."""
+    env = dict(e.split("=", 1) for e in (api.attrs["Config"].get("Env") or []) if "=" in e)
+    raw = env.get("APP_WARMUP_S")
+    try:
+        return raw if raw is not None and float(raw) < APP_WARMUP_S else None
+    except ValueError:
+        return raw
+
+
+#: What the README asks, and the item that judges it (issue 11).
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_02, README_NOT_RULES_02
 
 
 @RUBRIC.fact
@@ -165,6 +199,9 @@ def becomes_healthy(f: Facts) -> Verdict:
 def detects_fault(f: Facts) -> Verdict:
     state = f.stack
     api, cfg = state["api"], state["cfg"]
+    tampered = _tampered(f, "app.py")
+    if tampered:
+        return tampered
     if not state.get("healthy"):
         return Verdict(
             False,
@@ -173,9 +210,10 @@ def detects_fault(f: Facts) -> Verdict:
         )
     bound = cfg.unhealthy_bound_s(SLACK_S)
     ev: dict[str, Any] = {"healthcheck": cfg.to_dict(), "bound_s": round(bound, 1)}
-    if bound > MAX_FAULT_WAIT_S:
+    if bound > MAX_FAULT_WAIT_S or cfg.interval_s > MAX_INTERVAL_S:
         return Verdict(
             False,
+            f"interval {cfg.interval_s:g} s (this exercise asks at most {MAX_INTERVAL_S:g} s); "
             f"with these settings a fault may go unnoticed for {bound:.0f} s "
             f"(retries {cfg.retries} x (interval {cfg.interval_s:g} s + timeout "
             f"{cfg.timeout_s:g} s) + {SLACK_S:g} s slack)",
@@ -233,6 +271,21 @@ def detects_fault(f: Facts) -> Verdict:
 def worker_waits(f: Facts) -> Verdict:
     state = f.stack
     stack = state["stack"]
+    tampered = _tampered(f, "")
+    if tampered:
+        return tampered
+    api = state["api"]
+    short = _warmup_override(api) if api is not None else None
+    if short is not None:
+        return Verdict(
+            False,
+            f"the api runs with APP_WARMUP_S={short}: the warm-up the job must wait for was "
+            "shortened, not waited for",
+            hint=f"Remove APP_WARMUP_S from the api's environment: the app warms up for "
+            f"{APP_WARMUP_S:g} s as shipped, and the worker must wait for it through "
+            "`condition: service_healthy`.",
+            evidence={"APP_WARMUP_S": short},
+        )
     svc = (state["model"].get("services") or {}).get("worker")
     if svc is None:
         return Verdict(
@@ -298,11 +351,18 @@ def options(f: Facts) -> Verdict:
             f"timeout {cfg.timeout_s:g} s is not shorter than interval {cfg.interval_s:g} s: "
             "a hung probe should be cut off before the next one is due"
         )
-    if cfg.start_period_s > 0:
+    if cfg.start_period_s > APP_WARMUP_S:
         earned += 1
+    elif cfg.start_period_s > 0:
+        problems.append(
+            f"start_period {cfg.start_period_s:g} s is not longer than the app's "
+            f"{APP_WARMUP_S:g} s warm-up: probes that fail while it warms up still count "
+            "towards `unhealthy`; set start_period longer than the warm-up (e.g. 20s)"
+        )
     else:
         problems.append(
-            "no start_period: probes that fail while the app warms up count towards `unhealthy`"
+            "no start_period: probes that fail while the app warms up count towards "
+            f"`unhealthy`; set start_period longer than the {APP_WARMUP_S:g} s warm-up"
         )
     msg = (
         f"interval {cfg.interval_s:g} s, timeout {cfg.timeout_s:g} s, retries {cfg.retries}, "

@@ -1,11 +1,16 @@
 """Exercise 07 (capstone): a production-ready pipeline, judged by the checklist and by behaviour.
 
-Rubric (26 points):
-- the Quick Checklist audit, one point per item, static and refined by the built image (12);
+Rubric (30 points):
+- the Quick Checklist audit, one point per item, static and refined by the built image (12):
+  every health probe is also run where the app never started (it must fail there), and the
+  user and PID 1 are judged on the running etl container (``docker top``);
 - the stack comes up healthy through the Compose CLI (3);
 - the ETL loads the expected rows into Postgres (3);
 - the database password is never in an image or in `docker inspect` (3);
 - `docker compose stop etl` ends cleanly within the grace period (3);
+- the image: build target ``production``, ``PYTHONUNBUFFERED=1``, OCI labels (2);
+- Compose, read from the running containers: restart policies, CPU limits, ``max-file``,
+  ``stop_grace_period``, a named data volume; ``depends_on`` ``service_healthy`` (2);
 - the final image is much smaller than the naive one (2).
 
 The check works in a temporary copy of the folder (the learner's files are never touched) and
@@ -26,7 +31,9 @@ from typing import Any
 
 from .. import audit, compose, containers, engine, images
 from ..findings import Report
+from . import capstone_runtime
 from .base import CheckResult
+from .req_02_07_08 import README_NOT_RULES_07, REQUIREMENTS_07
 from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "07"
@@ -108,8 +115,14 @@ N_ROWS = f"the ETL loads {EXPECTED_ROWS} rows into Postgres"
 N_PASSWORD = "the password is never in an image or in docker inspect"
 N_STOP = "compose stop etl ends cleanly within the grace period"
 N_SIZE = "the image is much smaller than the naive one"
-
+N_IMAGE_DETAILS = "the image: target production, PYTHONUNBUFFERED=1, OCI labels"
+N_COMPOSE_DETAILS = (
+    "Compose: restart, CPU limits, max-file, stop_grace_period, named volume, service_healthy"
+)
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+#: What the README asks, and the item that judges it (issue 11).
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_07, README_NOT_RULES_07
 
 
 def checklist_results(audit_rep: audit.AuditReport) -> list[CheckResult]:
@@ -162,7 +175,9 @@ def checklist(f: Facts) -> dict[str, CheckResult]:
     image, _ = f.outcome("etl_image")
     if image:
         with contextlib.suppress(Exception):  # the static verdicts still stand
-            audit.audit_image(rep, image)
+            # with the compose file: its user: and every service's probe are judged too
+            # (the model Compose resolved: variables interpolated, as the engine gets it)
+            audit.audit_image(rep, image, f.project.config())
     return {it.key: _checklist_item(it) for it in rep.items}
 
 
@@ -178,8 +193,20 @@ def up(f: Facts) -> dict[str, Any]:
     return {"seconds": time.monotonic() - t0}
 
 
+@RUBRIC.fact
+def runtime(f: Facts) -> dict[str, Any]:
+    """What runs in the etl container (:func:`helpers.checks.capstone_runtime.runtime`)."""
+    return capstone_runtime.runtime(f)
+
+
+#: checklist lines judged again on the running container (issue 11: declarations are not truth)
+RUNTIME_REFINED = ("non_root", "graceful_shutdown")
+
+
 def _checklist_judge(key: str) -> Any:
     def judge(f: Facts) -> Verdict:
+        if key in RUNTIME_REFINED:
+            return capstone_runtime.refined(key, f)
         return f.checklist[key]
 
     return judge
@@ -282,6 +309,16 @@ def stops(f: Facts) -> Verdict:
             "logs": info.logs[-800:],
         },
     )
+
+
+@RUBRIC.item("image_details", N_IMAGE_DETAILS, 2, needs=("etl_image",))
+def image_details(f: Facts) -> Verdict:
+    return capstone_runtime.image_details(f)
+
+
+@RUBRIC.item("compose_details", N_COMPOSE_DETAILS, 2, needs=("up",))
+def compose_details(f: Facts) -> Verdict:
+    return capstone_runtime.compose_details(f)
 
 
 @RUBRIC.item("size", N_SIZE, 2, needs=("etl_image",))

@@ -7,8 +7,12 @@ Rubric (15 points):
   job has ``runs-on`` and steps, every step ``run`` or ``uses``;
 - it builds, runs the tests, scans and pushes (2): a step for each role;
 - the push comes only after the scan, the size gate and the tests passed (3): step order in
-  a job, ``needs:`` across jobs, no ``continue-on-error`` on a gate, no ``always()`` on a push;
-- the scan fails the job on HIGH/CRITICAL (2): severity and exit code of the scanner step;
+  a job, ``needs:`` across jobs, no ``continue-on-error`` on a gate, no ``always()`` on a push,
+  only for pushes to main; BEHAVIOUR: the tests step runs in the sandbox with a ``docker run``
+  that exits 1 and must fail;
+- the scan fails the job on HIGH/CRITICAL (2): BEHAVIOUR for ``run:`` steps (the step runs in
+  the sandbox with stand-in scanners reporting a HIGH, a CRITICAL, then no finding: fail, fail,
+  pass); the action's ``severity`` and ``exit-code`` for ``aquasecurity/trivy-action``;
 - the size step fails a 1 GB image and passes a 150 MB one (3): BEHAVIOUR. The step's script
   runs under bash like on a runner, inside a labelled, limited container without network
   or engine access (:mod:`helpers.steprunner`), with ``IMAGE`` naming two images the check
@@ -34,6 +38,7 @@ from ..workflow import (
     image_ref,
     load_workflow,
     needs_of,
+    push_not_only_main,
     roles,
     runs_before,
     runs_regardless,
@@ -41,6 +46,7 @@ from ..workflow import (
     structure_errors,
     validate,
 )
+from .req_02_07_08 import README_NOT_RULES_08, REQUIREMENTS_08
 from .rubric import Facts, NotJudged, Rubric, Verdict
 
 EXERCISE = "08"
@@ -64,6 +70,9 @@ SIZE_IMAGE_REPO = "shipshape-check/ex08-size"
 
 
 RUBRIC = Rubric(EXERCISE, SLUG, TITLE)
+
+#: What the README asks, and the item that judges it (issue 11).
+REQUIREMENTS, README_NOT_RULES = REQUIREMENTS_08, README_NOT_RULES_08
 
 
 @RUBRIC.fact
@@ -170,9 +179,26 @@ def order(f: Facts) -> Verdict:
         cond = runs_regardless(doc, p)
         if cond:
             problems.append(f"{p.where()} runs even after a failure (if: {cond})")
-        if "docker/build-push-action" in p.uses and any(
-            g is p for g in r["build"]
-        ):  # build-and-push in one step: nothing can run between
+        why = push_not_only_main(doc, p)
+        if why:
+            problems.append(f"{p.where()} may push for more than pushes to main: {why}")
+    # BEHAVIOUR: a tests step must fail when the tests in the image fail
+    tests_runs: dict[str, Any] = {}
+    for t in r["tests"]:
+        if not t.run or any(t is p for p in r["push"]):
+            continue
+        out = steprunner.run_step(doc, t, SIZE_IMAGE_REPO, "ex08", {}, docker_run_exit=1)
+        tests_runs[t.where()] = {"exit_code": out["exit_code"], "output": out["output"][-300:]}
+        if out["exit_code"] == 0:
+            problems.append(
+                f"the tests step {t.where()} exits 0 when the tests in the image fail "
+                "(run here with a `docker run` that exits 1): its exit code is swallowed"
+            )
+        if (
+            "docker/build-push-action" in p.uses
+            and any(g is p for g in r["build"])
+            and not any(b is not p and runs_before(b, p, needs) for b in r["build"])
+        ):  # build-and-push in one step and nothing built before it: no gate saw the image
             problems.append(f"{p.where()} builds and pushes in one go, before any gate")
     problems = list(dict.fromkeys(problems))
     return Verdict(
@@ -181,9 +207,11 @@ def order(f: Facts) -> Verdict:
         hint=""
         if not problems
         else "Build with push: false (or plain docker build), run tests, scan and the size "
-        "gate, and push in the LAST steps. A gate must be able to fail the job: no "
-        "continue-on-error; the push must not say if: always().",
-        evidence={"problems": problems},
+        "gate, and push in the LAST steps, only for pushes to main "
+        "(`if: github.event_name == 'push'` with `on: push: branches: [main]`). A gate must be "
+        "able to fail the job: no continue-on-error, no `|| true` after the tests; the push "
+        "must not say if: always().",
+        evidence={"problems": problems, "tests_step_runs": tests_runs},
     )
 
 
@@ -197,25 +225,21 @@ def scan_fails(f: Facts) -> Verdict:
             hint='Add aquasecurity/trivy-action with severity: HIGH,CRITICAL and exit-code: "1".',
         )
     verdicts = []
+    runs: dict[str, Any] = {}
     for s in steps:
         if "aquasecurity/trivy-action" in s.uses:
             sev = str(s.with_.get("severity", "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL")).upper()
             code = str(s.with_.get("exit-code", "0")).strip()
             ok = "HIGH" in sev and "CRITICAL" in sev and code not in ("0", "")
             verdicts.append((s, ok, f"severity={sev}, exit-code={code}"))
-        elif gate_cli(s):
-            m = re.search(r"--fail-on[ =]([A-Za-z,]+)", s.run)
-            sev = (m.group(1) if m else ",".join(gate.DEFAULT_FAIL_ON)).upper()
-            ok = "HIGH" in sev and "CRITICAL" in sev and "--allow-incomplete" not in s.run
-            verdicts.append((s, ok, f"helpers gate --fail-on {sev}"))
-        elif re.search(r"\btrivy\b", s.run):
-            m = re.search(r"--exit-code[ =](\d+)", s.run)
-            sv = re.search(r"--severity[ =]([A-Za-z,]+)", s.run)
-            sev = (sv.group(1) if sv else "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL").upper()
-            ok = bool(m and m.group(1) != "0") and "HIGH" in sev and "CRITICAL" in sev
-            verdicts.append((s, ok, f"trivy --severity {sev} --exit-code {m.group(1) if m else 0}"))
-        else:  # grype / scout: accept a fail threshold at high
-            ok = bool(re.search(r"(--fail-on|fail-build|--exit-code)", s.run + str(s.with_)))
+        elif s.run:
+            # BEHAVIOUR: the step's own script against stand-in scanners that report a
+            # HIGH, then a CRITICAL finding, then none; it must fail, fail, and pass
+            ok, detail, seen = _scan_step_behaviour(f, s)
+            runs[s.where()] = seen
+            verdicts.append((s, ok, detail))
+        else:  # another action (grype's, scout's): accept a fail threshold at high
+            ok = bool(re.search(r"(fail-on|fail-build|exit-code)", str(s.with_)))
             verdicts.append((s, ok, "threshold found" if ok else "no failing threshold"))
     good = [v for v in verdicts if v[1] and not continue_on_error(f.wf["doc"], v[0])]
     return Verdict(
@@ -224,11 +248,44 @@ def scan_fails(f: Facts) -> Verdict:
         hint=""
         if good
         else "A scan that only reports never stops a release: set severity: HIGH,CRITICAL "
-        'and exit-code: "1" (trivy: --severity HIGH,CRITICAL --exit-code 1).',
+        'and exit-code: "1" (trivy: --severity HIGH,CRITICAL --exit-code 1), and let its '
+        "exit code end the step: no `|| true`, `|| exit 0`, `; exit 0`, `set +e`, "
+        "continue-on-error. The check runs a run: scan step with a stand-in scanner that "
+        "reports a HIGH, then a CRITICAL finding (the step must fail) and none (it must pass).",
         evidence={
-            "scan_steps": [{"step": s.where(), "ok": ok, "detail": d} for s, ok, d in verdicts]
+            "scan_steps": [{"step": s.where(), "ok": ok, "detail": d} for s, ok, d in verdicts],
+            "runs": runs,
         },
     )
+
+
+#: what the stand-in scanners report in each run of a scan step, and the exit it must give
+SCAN_RUNS = (("HIGH", True), ("CRITICAL", True), ("none", False))
+
+
+def _scan_step_behaviour(f: Facts, s: Any) -> tuple[bool, str, dict[str, Any]]:
+    """Run a ``run:`` scan step three times in the sandbox; (ok, detail, outputs)."""
+    doc = f.wf["doc"]
+    seen: dict[str, Any] = {}
+    wrong = []
+    for label, must_fail in SCAN_RUNS:
+        findings = [] if label == "none" else [label]
+        out = steprunner.run_step(
+            doc, s, SIZE_IMAGE_REPO, "ex08", {}, findings=findings, docker_run_exit=0
+        )
+        seen[label] = {"exit_code": out["exit_code"], "output": out["output"][-300:]}
+        if (out["exit_code"] != 0) != must_fail:
+            wrong.append(
+                f"exit {out['exit_code']} with a {label} finding"
+                if must_fail
+                else f"exit {out['exit_code']} with no finding"
+            )
+    detail = (
+        "run with a stand-in scanner: " + "; ".join(wrong)
+        if wrong
+        else "run with a stand-in scanner: fails on a HIGH and on a CRITICAL finding, passes clean"
+    )
+    return not wrong, detail, seen
 
 
 @RUBRIC.item("size", N_SIZE, 3, needs=("wf",))

@@ -30,6 +30,8 @@ STARTER_FAILS: dict[str, set[str]] = {
         "healthy",
         "password",
         "stop",
+        "image_details",
+        "compose_details",
         "size",
     },
     "08": {"roles", "order", "scan", "size", "gate"},

@@ -133,3 +133,105 @@ def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, out + err
     assert resource_counts() == before, engine.leftovers(run=engine.RUN_ID)
+
+
+# ---------------------------------------------------------------- issue 11: more wrong answers
+#: a probe whose shell swallows the exit code: "healthy" during the warm-up, blind to the fault
+SWALLOWED = (
+    '["CMD-SHELL", "python -c \\"import urllib.request as u; '
+    "u.urlopen('http://localhost:8000/health', timeout=2)\\\" || exit 0\"]"
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "failing", "hint_words"),
+    [
+        (lambda s: s.replace(PROBE, SWALLOWED), {ex.FAULT, ex.DEPENDS}, ("kept exiting 0",)),
+        # start_period no longer than the 3 s warm-up (the README's "longer than"), and an
+        # interval above the README's 5 s
+        (
+            lambda s: s.replace("start_period: 20s", "start_period: 3s").replace(
+                "interval: 3s ", "interval: 6s "
+            ),
+            {ex.FAULT, ex.OPTIONS},
+            ("at most 5 s", "longer than"),
+        ),
+        # kind 1: the warm-up shortened in compose.yaml so a probe that cannot fail looks
+        # right to the job: the README says the warm-up stays as shipped
+        (
+            lambda s: s.replace(PROBE, '["CMD", "true"]').replace(
+                "    build: .\n", '    build: .\n    environment:\n      APP_WARMUP_S: "0"\n', 1
+            ),
+            {ex.FAULT, ex.DEPENDS},
+            ("APP_WARMUP_S=0", "never fail"),
+        ),
+    ],
+    ids=[
+        "probe-or-exit-0",
+        "start-period-not-longer-than-warmup+interval-6s",
+        "warm-up-shortened+cmd-true",
+    ],
+)
+def test_more_wrong_answers_fail_exactly_their_items(
+    tmp_path, base_images, edit, failing, hint_words
+):
+    text = edit(SOLVED)
+    assert text != SOLVED
+    rep = check("02", path=variant(tmp_path, compose_text=text))
+    assert rep.error is None, rep.error
+    assert failed_items(rep) == failing, str(rep)
+    failed = " ".join(r.message + " " + r.hint for r in rep.results if not r.passed)
+    for w in hint_words:
+        assert w in failed, failed
+
+
+# ---------------------------------------------------------------- issue 11: correct alternatives
+_ALT_DOCKERFILE = """FROM python:3.11-slim
+WORKDIR /app
+COPY app.py .
+EXPOSE 8000
+HEALTHCHECK --interval=2s --timeout=1s --retries=3 --start-period=10s \\
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=1)"]
+CMD ["python", "app.py"]
+"""
+_ALT_COMPOSE_DOCKERFILE_PROBE = """services:
+  api:
+    build: .
+  worker:
+    build: ./worker
+    depends_on:
+      api: {condition: service_healthy, restart: true}
+"""
+_ALT_COMPOSE_SHELL_PROBE = """services:
+  api:
+    build: .
+    healthcheck:
+      test: >-
+        python -c "import sys, urllib.request as u;
+        sys.exit(0 if u.urlopen('http://127.0.0.1:8000/health', timeout=2).status == 200 else 1)"
+        || exit 1
+      interval: 2s
+      timeout: 1500ms
+      retries: 3
+      start_period: 15s
+  worker:
+    build:
+      context: ./worker
+    depends_on:
+      api:
+        condition: service_healthy
+"""
+
+
+@pytest.mark.parametrize(
+    ("compose_text", "dockerfile"),
+    [
+        (_ALT_COMPOSE_DOCKERFILE_PROBE, _ALT_DOCKERFILE),
+        (_ALT_COMPOSE_SHELL_PROBE, None),
+    ],
+    ids=["HEALTHCHECK-in-Dockerfile", "shell-probe-checks-status-no-start-interval"],
+)
+def test_alternative_answers_pass_at_full_score(tmp_path, base_images, compose_text, dockerfile):
+    rep = check("02", path=variant(tmp_path, compose_text=compose_text, dockerfile=dockerfile))
+    assert rep.error is None, rep.error
+    assert rep.passed and rep.score == rep.max_score, str(rep)

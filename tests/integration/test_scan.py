@@ -19,7 +19,7 @@ WORKDIR /app
 COPY app.py .
 RUN useradd --uid 10001 app
 USER app
-HEALTHCHECK --interval=10s CMD ["python", "-c", "import os, sys; sys.exit(0 if os.path.isfile('/app/app.py') else 1)"]
+HEALTHCHECK --interval=10s CMD ["python", "-c", "import os, sys; sys.exit(0 if os.path.isfile('/tmp/alive') else 1)"]
 CMD ["python", "app.py"]
 """
 
@@ -111,6 +111,21 @@ def test_checklist_gate_rejects_a_healthcheck_that_cannot_fail(tmp_context, base
     finally:
         images.remove(tag)
     assert row.status == gate.FAIL and "can never fail" in row.reason, row
+
+
+def test_checklist_gate_runs_the_probe_where_the_app_never_started(tmp_context, base_images):
+    """A probe no static rule flags, yet it cannot fail: it checks a file the image always has.
+    Run in a container of the image whose command serves nothing, it still exits 0."""
+    tmp_context.write("app.py", "print('hello')\n")
+    tmp_context.write("Dockerfile", CLEAN.replace("/tmp/alive", "/app/app.py"))
+    tag = images.temp_tag("scan-blind-probe", tmp_context)
+    images.build(tmp_context, tag, on_event=None, timeout_s=300)
+    try:
+        row = gate.checklist_gate(tag)
+    finally:
+        images.remove(tag)
+    assert row.status == gate.FAIL and "exited 0 with the app not running" in row.reason, row
+    assert row.evidence["probe_without_app"]["exit_code"] == 0
 
 
 def test_gate_fails_an_oversized_image(base_images):

@@ -66,10 +66,99 @@ def test_production_etl_passes_every_item():
             "python -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health')\"",
             False,
         ),
+        # issue 11: the shell's ways of swallowing the probe's exit code
+        ("curl -f http://localhost:8000/health || exit 0", True),
+        ("curl -f http://localhost:8000/health || true", True),
+        ("curl -f http://localhost:8000/health || :", True),
+        ("curl -f http://localhost:8000/health || echo unhealthy", True),
+        ("curl -f http://localhost:8000/health; exit 0", True),
+        ("set +e; curl -f http://localhost:8000/health; true", True),
+        ("curl -f http://localhost:8000/health | cat", True),
+        ("curl -f http://localhost:8000/health\nexit 0", True),
+        ("curl -f http://localhost:8000/health || exit 1", False),
+        ("curl -fs http://localhost:8000/health | grep -q ok", False),
+        ("curl -f http://localhost:8000/health; exit", False),
     ],
 )
 def test_trivial_probe(probe, trivial):
     assert trivial_probe(probe) is trivial
+
+
+def _df(text: str):
+    from helpers.dockerfile import Dockerfile
+
+    return Dockerfile.from_text(text)
+
+
+@pytest.mark.parametrize(
+    ("final", "ok"),
+    [
+        ("COPY --from=builder /wheels /wheels\nRUN pip install --no-cache-dir /wheels/*", True),
+        (
+            "RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels "
+            "pip install --no-cache-dir /wheels/*",
+            True,
+        ),
+        ("RUN --mount=type=cache,target=/root/.cache pip install psycopg2", False),
+        ("RUN pip install --no-cache-dir psycopg2-binary", False),
+    ],
+    ids=["copy-from", "run-mount-from", "cache-mount-only", "nothing-from-builder"],
+)
+def test_multi_stage_accepts_copy_and_mount_from_the_builder(final, ok):
+    from helpers.audit_files import item_multi_stage
+
+    df = _df(
+        "FROM python:3.11-slim AS builder\nRUN pip wheel -w /wheels psycopg2\n"
+        f"FROM python:3.11-slim AS production\n{final}\n"
+    )
+    assert (item_multi_stage(df).status == PASS) is ok, item_multi_stage(df)
+
+
+@pytest.mark.parametrize(
+    ("dockerfile_user", "compose_user", "ok"),
+    [
+        ("USER app", None, True),
+        ("USER app", "root", False),
+        ("USER app", "0:0", False),
+        ("", "10001:10001", True),
+        ("", None, False),
+        ("USER 0", None, False),
+    ],
+)
+def test_non_root_judges_compose_user_over_the_dockerfile(dockerfile_user, compose_user, ok):
+    from helpers.audit_files import item_non_root
+
+    df = _df(f'FROM python:3.11-slim\n{dockerfile_user}\nCMD ["python"]\n')
+    svc = {"build": "."} | ({"user": compose_user} if compose_user else {})
+    it = item_non_root(df, {"services": {"app": svc, "db": {"image": "postgres:15"}}})
+    assert (it.status == PASS) is ok, it
+    if not ok:
+        assert "user: root" in it.hint
+
+
+URLLIB = "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health', timeout=2)"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("test", "can_fail"),
+    [
+        (["CMD", "python", "-c", URLLIB], True),
+        (["CMD-SHELL", f'python -c "{URLLIB}" || exit 1'], True),
+        (["CMD-SHELL", f'python -c "{URLLIB}" || exit 0'], False),
+        (["CMD", "python", "-c", f"try:\n    {URLLIB}\nexcept OSError:\n    pass"], False),
+        (["CMD-SHELL", "sleep 60"], True),  # still running at the deadline: the engine fails it
+        (["CMD", "true"], False),
+    ],
+    ids=["urllib", "urllib-or-exit-1", "urllib-or-exit-0", "python-swallows", "hangs", "true"],
+)
+def test_probe_without_app_breaks_the_service(base_images, test, can_fail):
+    """The "break it" half of the audit, on the small base image: the probe runs where the
+    app never started; only a probe that can fail fails there."""
+    from helpers.audit_probes import probe_without_app
+
+    res = probe_without_app("python:3.11-slim", test, deadline_s=5)
+    assert res["can_fail"] is can_fail, res
 
 
 def test_cli_audit_exit_codes():
