@@ -41,11 +41,19 @@ def item_base_slim(df: Dockerfile) -> AuditItem:
 
 def item_multi_stage(df: Dockerfile) -> AuditItem:
     n = len(df.stages)
+    # an earlier stage's output taken by COPY --from, or used through a RUN --mount from= it
+    # (never copied into a layer) is as good; --from= an outside image is not a build stage
+    taken = df.takes_from(df.final)
     copies = [f"COPY {i.value}"[:90] for i in df.final.find("COPY") if "--from=" in i.value]
-    # the builder's output used through a mount, never copied into a layer, is as good
-    mounts = [f"RUN {i.value}"[:90] for i in df.final.find("RUN") if _mounts_a_stage(i.value)]
-    ok = n >= 2 and bool(copies or mounts)
-    how = "COPY --from" if copies else "RUN --mount=...,from=" if mounts else "nothing"
+    mounts = [
+        f"RUN {i.value}"[:90]
+        for i in df.final.find("RUN")
+        if any(m.get("from") for m in i.mounts())
+    ]
+    ok = n >= 2 and bool(taken)
+    how = (
+        "COPY --from" if copies and ok else "RUN --mount=...,from=" if mounts and ok else "nothing"
+    )
     return AuditItem(
         "multi_stage",
         "multi-stage build (build tools not in the final image)",
@@ -54,23 +62,12 @@ def item_multi_stage(df: Dockerfile) -> AuditItem:
         "Build wheels in a `FROM ... AS builder` stage with gcc, then take only the wheels into "
         "the final stage: COPY --from=builder /wheels /wheels, or "
         "RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels pip install ...",
-        evidence={"stages": [s.alias or s.base for s in df.stages], "uses": copies + mounts},
+        evidence={
+            "stages": [s.alias or s.base for s in df.stages],
+            "takes_from": taken,
+            "uses": copies + mounts,
+        },
     )
-
-
-def _mounts_a_stage(run: str) -> bool:
-    """``RUN --mount=type=bind,from=builder,...`` (or cache/ssh mounts ``from=`` a stage).
-
-    >>> _mounts_a_stage("--mount=type=bind,from=builder,source=/w,target=/w pip install /w/*")
-    True
-    >>> _mounts_a_stage("--mount=type=cache,target=/root/.cache pip install x")
-    False
-    """
-    for m in re.finditer(r"--mount=(\S+)", run):
-        opts = dict(o.partition("=")[::2] for o in m.group(1).split(","))
-        if opts.get("from"):
-            return True
-    return False
 
 
 def item_dockerignore(folder: Path) -> AuditItem:
