@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import compose, containers, engine
+from . import compose, containers, engine, waiting
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -230,26 +230,26 @@ def wait_for_status(
     the last status seen when the deadline passed).
     """
     t0 = since if since is not None else time.monotonic()
-    deadline = time.monotonic() + timeout_s
     tl = containers.HealthTimeline()
-    last: object = object()
-    while True:
+    last: list[object] = [object()]
+
+    def settled() -> bool:
         ctr.reload()
         status = containers.health_status(ctr) or "none"
         now = time.monotonic() - t0
-        if status != last:
+        if status != last[0]:
             tl.changes.append((now, status))
-            last = status
+            last[0] = status
+        tl.seconds, tl.final = now, status  # what the deadline leaves, if it comes
         if status in want:
-            tl.seconds, tl.final = now, status
-            return tl
+            return True
         if ctr.attrs["State"].get("Status") in ("exited", "dead"):
-            tl.seconds, tl.final = now, "exited"
-            return tl
-        if time.monotonic() > deadline:
-            tl.seconds, tl.final = now, status
-            return tl
-        time.sleep(containers.POLL_S)  # poll interval of a deadline-bounded wait
+            tl.final = "exited"
+            return True
+        return False
+
+    waiting.holds(settled, timeout_s, interval_s=containers.POLL_S)
+    return tl
 
 
 def wait_for_log(ctr: Container, text: str, timeout_s: float = 30.0) -> float:
@@ -260,10 +260,10 @@ def wait_for_log(ctr: Container, text: str, timeout_s: float = 30.0) -> float:
         containers.WaitError: the deadline passed.
     """
     t0 = time.monotonic()
-    deadline = t0 + timeout_s
-    while True:
+
+    def printed() -> bool:
         if text in ctr.logs().decode("utf-8", "replace"):
-            return time.monotonic() - t0
+            return True
         ctr.reload()
         if ctr.attrs["State"].get("Status") in ("exited", "dead"):
             raise containers.ContainerExited(
@@ -271,13 +271,17 @@ def wait_for_log(ctr: Container, text: str, timeout_s: float = 30.0) -> float:
                 f"printed {text!r}.\nLast logs:\n{containers.logs_tail(ctr)}",
                 {"logs": containers.logs_tail(ctr)},
             )
-        if time.monotonic() > deadline:
-            raise containers.WaitError(
-                f"{ctr.name} did not print {text!r} within {timeout_s:.0f}s.\n"
-                f"Last logs:\n{containers.logs_tail(ctr)}",
-                {"logs": containers.logs_tail(ctr)},
-            )
-        time.sleep(containers.POLL_S)  # poll interval of a deadline-bounded wait
+        return False
+
+    try:
+        waiting.until(printed, timeout_s, interval_s=containers.POLL_S, what=repr(text))
+    except waiting.Timeout:
+        raise containers.WaitError(
+            f"{ctr.name} did not print {text!r} within {timeout_s:.0f}s.\n"
+            f"Last logs:\n{containers.logs_tail(ctr)}",
+            {"logs": containers.logs_tail(ctr)},
+        ) from None
+    return time.monotonic() - t0
 
 
 def health_timeline_rows(

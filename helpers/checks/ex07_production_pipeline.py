@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import audit, compose, containers, engine, images
+from .. import audit, compose, containers, engine, images, waiting
 from ..findings import Report
 from . import capstone_runtime
 from .base import CheckResult
@@ -71,17 +71,17 @@ def naive_image(app_folder: Path, tag: str) -> str:
 
 
 def _wait_rows(db: Any, deadline_s: float = 90) -> tuple[int | None, str]:
-    end = time.monotonic() + deadline_s
-    last = ""
-    while time.monotonic() < end:
+    last = [""]
+
+    def loaded() -> bool:
         code, out = db.exec_run(
             ["psql", "-U", "postgres", "-tAc", "SELECT count(*) FROM trips"], user="postgres"
         )
-        last = out.decode(errors="replace").strip()
-        if code == 0 and last.isdigit() and int(last) >= EXPECTED_ROWS:
-            return int(last), last
-        time.sleep(0.5)  # polling interval of a deadline-bounded wait
-    return (int(last) if last.isdigit() else None), last
+        last[0] = out.decode(errors="replace").strip()
+        return code == 0 and last[0].isdigit() and int(last[0]) >= EXPECTED_ROWS
+
+    waiting.holds(loaded, deadline_s, interval_s=0.5)
+    return (int(last[0]) if last[0].isdigit() else None), last[0]
 
 
 def _grace_seconds(cfg: dict[str, Any], service: str) -> float:
