@@ -42,7 +42,7 @@ strip: venv
 	$(PY) tools/nb.py strip notebooks/*.ipynb
 
 ## ruff lint + format over the code, and notebooks valid and without outputs
-LINTED = helpers tests tools benchmarks hub
+LINTED = helpers tests tools benchmarks hub notebooks
 lint: venv
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m ruff format --check $(LINTED)
