@@ -87,6 +87,14 @@ def apply_package_cache(name: str, cfg: Any) -> bool:
         return False
     remove_package_cache(name)
     im = _get(name)
+    # The layer made for this address in an earlier run may still exist (untagged: the layer
+    # cache's images are built on it). Tag it again rather than build a new one, so those
+    # cached builds stay valid: a new layer would have a new id and every build would miss.
+    earlier = _earlier_layer(im.id, cfg)
+    if earlier:
+        repo, _, tag = name.partition(":")
+        engine.client().api.tag(earlier, repo, tag=tag or "latest")
+        return True
     with tempfile.TemporaryDirectory(prefix="shipshape-pkgcache-") as tmp:
         Path(tmp, "apt.conf").write_text(
             f'Acquire::http::Proxy "{cfg.apt_proxy}";\n'
@@ -98,15 +106,46 @@ def apply_package_cache(name: str, cfg: Any) -> bool:
             f"ENV PIP_INDEX_URL={cfg.pip_index_url} PIP_TRUSTED_HOST={cfg.host} "
             "PIP_DEFAULT_TIMEOUT=30 PIP_RETRIES=2\n"
         )
+        # The parent's run and owner, not this process's: the same cache address then gives
+        # the same layer, byte for byte, in every run (the builder reuses it), so the check
+        # builds' layer cache on top of it stays valid from one CI run to the next.
+        stable = {k: im.labels[k] for k in (engine.RUN_LABEL, engine.OWNER_LABEL) if k in im.labels}
         images.build(
             tmp,
             tag=name,
-            labels={PKG_CACHE_LABEL: cfg.digest, PKG_CACHE_PARENT_LABEL: im.id},
+            labels={**stable, PKG_CACHE_LABEL: cfg.digest, PKG_CACHE_PARENT_LABEL: im.id},
             on_event=None,
             kind=im.labels.get(engine.KIND_LABEL, "base-package-cache"),
             check_package_cache=False,
         )
     return True
+
+
+def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
+    """The id of a package-cache layer built on ``parent_id`` for ``cfg`` earlier, if any.
+
+    Labels are inherited, so every image built on the layer carries its labels too: the layer
+    is the image whose own history above ``parent_id`` is exactly its COPY, ENV and LABEL.
+    """
+    api = engine.client().api
+    flt = {"label": [f"{PKG_CACHE_LABEL}={cfg.digest}", f"{PKG_CACHE_PARENT_LABEL}={parent_id}"]}
+    for row in api.images(all=True, filters=flt):
+        try:
+            hist = api.history(row["Id"])  # newest first
+        except Exception:
+            continue  # removed meanwhile
+        ids = [h.get("Id") for h in hist]
+        if parent_id not in ids:
+            continue
+        mine = [h.get("CreatedBy") or "" for h in hist[: ids.index(parent_id)]]
+        if (
+            len(mine) == 3
+            and APT_CONF in mine[2]
+            and f"PIP_INDEX_URL={cfg.pip_index_url}" in mine[1]
+            and "LABEL" in mine[0]
+        ):
+            return str(row["Id"])
+    return None
 
 
 def remove_package_cache(name: str) -> bool:
