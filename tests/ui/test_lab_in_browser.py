@@ -147,46 +147,61 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-# JupyterLab's own models, read in the page: is every code cell executed, and any error?
-STATE_JS = """() => {
-  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  if (!nb || !nb.content || !nb.sessionContext || !nb.sessionContext.session) return null;
+# JupyterLab's own models, read in the page: the panel of one notebook (found by its path,
+# never "the current widget": JupyterLab restores the previous test's tabs, and the current
+# widget can be another notebook), is every code cell executed, and any error?
+PANEL_JS = """(path) => {
+  const app = window.jupyterapp;
+  if (!app) return null;
+  for (const w of app.shell.widgets('main')) {
+    if (w.context && w.context.path === path && w.content && w.sessionContext) return w;
+  }
+  return null;
+}"""
+STATE_JS = f"""(path) => {{
+  const nb = ({PANEL_JS})(path);
+  if (!nb || !nb.sessionContext.session) return null;
   const kernel = nb.sessionContext.session.kernel;
   const cells = nb.content.widgets.filter(c => c.model.type === 'code');
   const errors = cells.flatMap(c => c.model.outputs.toJSON()
       .filter(o => o.output_type === 'error').map(o => o.ename + ': ' + o.evalue));
-  return {kernel: kernel ? kernel.status : 'none', cells: cells.length,
-          executed: cells.filter(c => c.model.executionCount !== null).length, errors};
-}"""
+  return {{kernel: kernel ? kernel.status : 'none', cells: cells.length,
+          executed: cells.filter(c => c.model.executionCount !== null).length,
+          running: cells.filter(c => c.model.executionState === 'running').length, errors}};
+}}"""
 
 
 def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: float) -> dict:
-    """Open ``notebook``, wait for an idle kernel, Run All, wait until every cell ran."""
-    page.goto(f"{base}/lab/tree/notebooks/{notebook}?token={token}")
+    """Open ``notebook``, wait for an idle kernel, Run All on that panel, wait until every cell ran."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    path = f"notebooks/{notebook}"
+    # ?reset: no tabs restored from the previous test's workspace
+    page.goto(f"{base}/lab/tree/{path}?reset&token={token}")
     page.wait_for_function(
-        f"(() => {{ const s = ({STATE_JS})(); return s && s.kernel === 'idle'; }})",
+        f"(path) => {{ const s = ({STATE_JS})(path); return s && s.kernel === 'idle'; }}",
+        arg=path,
         timeout=120_000,
         polling=500,
     )
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    # "idle" can be seen before the notebook tracker knows this panel is current; a Run All
-    # issued then runs nothing (CI saw executed=0 after 600 s). Activate the panel, wait until
-    # its context and session are ready, and re-issue Run All until the kernel starts working.
+    # Activate that panel, wait until its context and session are ready, and re-issue Run All
+    # until a cell is running or has run (a Run All issued too early runs nothing).
     started = False
     for _ in range(3):
         page.evaluate(
-            """async () => {
-              const app = window.jupyterapp, nb = app.shell.currentWidget;
+            f"""async (path) => {{
+              const app = window.jupyterapp, nb = ({PANEL_JS})(path);
               await nb.context.ready; await nb.sessionContext.ready;
               app.shell.activateById(nb.id);
               app.commands.execute('notebook:run-all-cells');  // resolves only when all ran
-            }"""
+            }}""",
+            path,
         )
         try:
             page.wait_for_function(
-                f"(() => {{ const s = ({STATE_JS})(); return s && (s.executed > 0 || "
-                "s.kernel === 'busy' || s.errors.length > 0); })",
+                f"(path) => {{ const s = ({STATE_JS})(path); return s && (s.executed > 0 || "
+                "s.running > 0 || s.errors.length > 0); }",
+                arg=path,
                 timeout=60_000,
                 polling=250,
             )
@@ -195,20 +210,23 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
         except PlaywrightTimeout:
             continue
     if not started:
-        pytest.fail(f"{notebook}: Run All started nothing (3 tries): {page.evaluate(STATE_JS)}")
+        state = page.evaluate(STATE_JS, path)
+        pytest.fail(f"{notebook}: Run All started nothing (3 tries): {state}")
 
     try:
         page.wait_for_function(
-            f"(() => {{ const s = ({STATE_JS})(); return s && (s.errors.length > 0 || "
-            "(s.executed === s.cells && s.kernel === 'idle')); })",
+            f"(path) => {{ const s = ({STATE_JS})(path); return s && (s.errors.length > 0 || "
+            "(s.executed === s.cells && s.kernel === 'idle')); }",
+            arg=path,
             timeout=timeout_s * 1000,
             polling=1000,
         )
     except PlaywrightTimeout:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{Path(notebook).stem}_timeout.png"))
-        pytest.fail(f"{notebook}: not finished after {timeout_s:.0f} s: {page.evaluate(STATE_JS)}")
-    state = page.evaluate(STATE_JS)
+        state = page.evaluate(STATE_JS, path)
+        pytest.fail(f"{notebook}: not finished after {timeout_s:.0f} s: {state}")
+    state = page.evaluate(STATE_JS, path)
     assert not state["errors"], f"{notebook}: {state['errors']}"
     assert state["executed"] == state["cells"], state
     return state
