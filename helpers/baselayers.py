@@ -124,11 +124,14 @@ def apply_package_cache(name: str, cfg: Any) -> bool:
 def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
     """The id of a package-cache layer built on ``parent_id`` for ``cfg`` earlier, if any.
 
-    Labels are inherited, so every image built on the layer carries its labels too: the layer
-    is the image whose own history above ``parent_id`` is exactly its COPY, ENV and LABEL.
+    Labels are inherited, so every image built on the layer carries its labels too. Above
+    ``parent_id`` the layer's own history is its COPY, its ENV, then one LABEL step per
+    label; an image built on it has more steps above ``parent_id``: the layer is the
+    matching image with the fewest.
     """
     api = engine.client().api
     flt = {"label": [f"{PKG_CACHE_LABEL}={cfg.digest}", f"{PKG_CACHE_PARENT_LABEL}={parent_id}"]}
+    best: tuple[int, str] | None = None
     for row in api.images(all=True, filters=flt):
         try:
             hist = api.history(row["Id"])  # newest first
@@ -139,13 +142,14 @@ def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
             continue
         mine = [h.get("CreatedBy") or "" for h in hist[: ids.index(parent_id)]]
         if (
-            len(mine) == 3
-            and APT_CONF in mine[2]
-            and f"PIP_INDEX_URL={cfg.pip_index_url}" in mine[1]
-            and "LABEL" in mine[0]
+            len(mine) >= 3
+            and APT_CONF in mine[-1]
+            and f"PIP_INDEX_URL={cfg.pip_index_url}" in mine[-2]
+            and all("LABEL" in c for c in mine[:-2])
+            and (best is None or len(mine) < best[0])
         ):
-            return str(row["Id"])
-    return None
+            best = (len(mine), str(row["Id"]))
+    return best[1] if best else None
 
 
 def remove_package_cache(name: str) -> bool:
