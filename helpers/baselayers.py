@@ -141,15 +141,33 @@ def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
         if parent_id not in ids:
             continue
         mine = [h.get("CreatedBy") or "" for h in hist[: ids.index(parent_id)]]
-        if (
-            len(mine) >= 3
-            and APT_CONF in mine[-1]
-            and f"PIP_INDEX_URL={cfg.pip_index_url}" in mine[-2]
-            and all("LABEL" in c for c in mine[:-2])
-            and (best is None or len(mine) < best[0])
+        if is_package_cache_layer(mine, cfg.pip_index_url) and (
+            best is None or len(mine) < best[0]
         ):
             best = (len(mine), str(row["Id"]))
     return best[1] if best else None
+
+
+def is_package_cache_layer(steps: list[str], pip_index_url: str) -> bool:
+    """Whether ``steps`` (newest first, those above the parent) are exactly our layer's.
+
+    Our layer is a COPY of the apt proxy file, the pip ENV, then one LABEL step per label;
+    an image built on it has other steps on top.
+
+    >>> ours = ["LABEL a=1", "LABEL b=2", "ENV PIP_INDEX_URL=http://h:1/ x", f"COPY f in {APT_CONF}"]
+    >>> is_package_cache_layer(ours, "http://h:1/")
+    True
+    >>> is_package_cache_layer(["CMD python app.py", *ours], "http://h:1/")  # built on it
+    False
+    >>> is_package_cache_layer(ours, "http://other:1/")  # another cache address
+    False
+    """
+    return (
+        len(steps) >= 3
+        and APT_CONF in steps[-1]
+        and f"PIP_INDEX_URL={pip_index_url}" in steps[-2]
+        and all("LABEL" in c for c in steps[:-2])
+    )
 
 
 def remove_package_cache(name: str) -> bool:
