@@ -131,7 +131,7 @@ def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
     """
     api = engine.client().api
     flt = {"label": [f"{PKG_CACHE_LABEL}={cfg.digest}", f"{PKG_CACHE_PARENT_LABEL}={parent_id}"]}
-    best: tuple[int, str] | None = None
+    best: tuple[int, int, str] | None = None  # (steps, -created, id): fewest steps, newest
     for row in api.images(all=True, filters=flt):
         try:
             hist = api.history(row["Id"])  # newest first
@@ -141,11 +141,10 @@ def _earlier_layer(parent_id: str, cfg: Any) -> str | None:
         if parent_id not in ids:
             continue
         mine = [h.get("CreatedBy") or "" for h in hist[: ids.index(parent_id)]]
-        if is_package_cache_layer(mine, cfg.pip_index_url) and (
-            best is None or len(mine) < best[0]
-        ):
-            best = (len(mine), str(row["Id"]))
-    return best[1] if best else None
+        if is_package_cache_layer(mine, cfg.pip_index_url):
+            key = (len(mine), -int(row.get("Created") or 0), str(row["Id"]))
+            best = key if best is None or key < best else best
+    return best[2] if best else None
 
 
 def is_package_cache_layer(steps: list[str], pip_index_url: str) -> bool:
