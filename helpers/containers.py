@@ -79,13 +79,28 @@ def apply_ceilings(kwargs: dict[str, Any]) -> dict[str, Any]:
 
     A limit the caller (the check) set stays when it is lower than the ceiling, so checks that
     judge a submission's own limits still see them; a missing or higher one becomes the ceiling.
+    A memory limit may be given the way docker-py takes it, as bytes or as text (``"256m"``).
     Unset, nothing changes.
+
+    >>> import os
+    >>> os.environ["SHIPSHAPE_LIMITS"] = "memory=512m,pids=128"
+    >>> apply_ceilings({"mem_limit": "256m", "pids_limit": 4096})
+    {'mem_limit': 268435456, 'pids_limit': 128}
+    >>> apply_ceilings({"mem_limit": "1g"})["mem_limit"] == 512 * 2**20
+    True
+    >>> del os.environ["SHIPSHAPE_LIMITS"]
+    >>> apply_ceilings({"mem_limit": "256m"})
+    {'mem_limit': '256m'}
     """
+    from docker.utils import parse_bytes
+
     from . import settings
 
     out = dict(kwargs)
     for key, ceiling in settings.container_limits().items():
         given = out.get(key)
+        if isinstance(given, str):  # "256m": docker-py's own syntax for sizes
+            given = parse_bytes(given)
         out[key] = ceiling if not given or given <= 0 or given > ceiling else given
     size = settings.log_size_ceiling()
     if size and not out.get("log_config"):
