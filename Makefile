@@ -19,11 +19,23 @@ lab: venv
 	$(PY) -m helpers doctor || true
 	$(PY) -m jupyter lab notebooks/00_setup.ipynb
 
-## The whole suite: base images, unit tests, engine tests, every check both ways, every notebook
+## The whole suite: base images, unit tests, engine tests, every check both ways, every notebook.
+## Most of it waits on containers, so it runs in TEST_WORKERS processes (pytest-xdist; one
+## exercise or one notebook per worker at a time, each worker with its own run id); then the
+## tests marked ``serial`` (hub, browser, ownership sweep, leak check) run alone, last.
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0)) + 1))')
+PYTEST = $(PY) -m pytest -p no:cacheprovider
 test: venv lint
 	$(PY) -m helpers images --quiet
-	$(PY) -m pytest tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	    -p no:cacheprovider --durations=25 --doctest-modules helpers
+	@export SHIPSHAPE_RUN_ID="$${SHIPSHAPE_RUN_ID:-pytest-$$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')}" \
+	        SHIPSHAPE_SUITE_TMP="$$(mktemp -d -t pytest-suite-XXXXXX)"; \
+	 echo "[test] parallel phase: $(TEST_WORKERS) workers, run id $$SHIPSHAPE_RUN_ID"; \
+	 $(PYTEST) tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
+	     --doctest-modules helpers -m "not serial" -n $(TEST_WORKERS) --dist loadgroup \
+	     --durations=25; parallel=$$?; \
+	 echo "[test] serial phase"; \
+	 $(PYTEST) tests -m serial --durations=10; serial=$$?; \
+	 test $$parallel -eq 0 && test $$serial -eq 0 && rm -rf "$$SHIPSHAPE_SUITE_TMP"
 
 ## Quick: no engine needed
 test-unit: venv

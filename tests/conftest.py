@@ -16,19 +16,59 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # One run id for this test session and everything it starts (CLI subprocesses, notebook
 # kernels), so the leak test can judge exactly what the suite made, even on a shared engine.
-os.environ.setdefault("SHIPSHAPE_RUN_ID", "pytest-" + uuid.uuid4().hex[:8])
+# ``make test`` runs the suite in parallel processes (pytest-xdist workers) and then, alone,
+# the few tests that need the engine to themselves: it passes one suite run id to both, and
+# each worker takes ``<suite run id>-<worker>`` as its own, so a test's leak check and a
+# notebook's ``engine.clean(run=RUN_ID)`` only ever see their own worker's resources.
+SUITE_RUN_ID = os.environ.setdefault("SHIPSHAPE_RUN_ID", "pytest-" + uuid.uuid4().hex[:8])
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if WORKER:
+    os.environ["SHIPSHAPE_RUN_ID"] = f"{SUITE_RUN_ID}-{WORKER}"
 
 # A private temp folder for the session and every process it starts, so the leak test can
 # judge the helpers' own scratch folders (``shipshape-*``) even on a machine others share.
-SESSION_TMP = Path(tempfile.mkdtemp(prefix="pytest-session-"))
+# Sessions of one suite (workers, and the serial phase after them) share a parent folder.
+SUITE_TMP = Path(os.environ.get("SHIPSHAPE_SUITE_TMP") or tempfile.mkdtemp(prefix="pytest-suite-"))
+os.environ["SHIPSHAPE_SUITE_TMP"] = str(SUITE_TMP)
+SESSION_TMP = Path(tempfile.mkdtemp(prefix="pytest-session-", dir=SUITE_TMP))
 os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
 
 
+def _group(item: pytest.Item) -> str:
+    """The unit a worker runs whole: one exercise (its tests and its contract tests share one
+    memoised check, see :func:`checked`), otherwise one file (a notebook's cells share a kernel).
+    """
+    path = Path(str(item.fspath))
+    exercise = getattr(item, "callspec", None) and item.callspec.params.get("exercise")
+    if path.name == "test_contract.py" and isinstance(exercise, str):
+        return f"ex{exercise}"
+    if path.name.startswith("test_ex") and path.name[7:9].isdigit():
+        return f"ex{path.name[7:9]}"
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _rank(group: str) -> int:
+    """Start the long units first, so the short ones fill the workers' gaps at the end."""
+    if group.startswith("ex"):
+        return 0
+    if group.startswith("tests/integration"):
+        return 1
+    return 2 if group.startswith("notebooks") else 3
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The leak test judges everything that ran before it, so it always runs last.
     last = [i for i in items if i.get_closest_marker("leakcheck")]
     rest = [i for i in items if not i.get_closest_marker("leakcheck")]
+    # (an xdist worker sees ``loadgroup``; its own ``dist`` option is reset to "no")
+    if getattr(config.option, "loadgroup", False):
+        for item in rest:
+            if not item.get_closest_marker("xdist_group"):
+                item.add_marker(pytest.mark.xdist_group(_group(item)))
+        order = {id(i): n for n, i in enumerate(rest)}
+        rest.sort(key=lambda i: (_rank(_group(i)), order[id(i)]))
     items[:] = rest + last
 
 

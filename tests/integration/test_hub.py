@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.hub, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = [pytest.mark.hub, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.serial]
 
 MEM = "1G"
 MEM_BYTES = 1024**3

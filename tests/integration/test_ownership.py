@@ -14,7 +14,8 @@ import pytest
 from helpers import engine, ownership, waiting
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.docker]
+# ``serial``: its sweep removes what any dead process left, and it asserts something was left
+pytestmark = [pytest.mark.docker, pytest.mark.serial]
 
 
 def start_check(run_id: str, folder, *extra: str) -> subprocess.Popen[str]:

@@ -1,20 +1,41 @@
-"""Runs last (see conftest): nothing the suite made is left on the engine."""
+"""Runs last (see conftest): nothing the suite made is left on the engine.
+
+``make test`` runs it in its serial phase, after the parallel workers have ended: it judges the
+suite's run id and every worker's (``<suite run id>-gw<N>``).
+"""
 
 import os
 
 import pytest
 
 from helpers import engine, settings
-from tests.conftest import SESSION_TMP
+from tests.conftest import SUITE_RUN_ID, SUITE_TMP
+
+NOTHING = {"containers": [], "networks": [], "volumes": [], "images": []}
+
+
+def suite_runs(docker_client) -> set[str]:
+    """The suite's run id, its workers' ids, and any other run id of the suite's still labelled."""
+    flt = {"label": [f"{engine.MANAGED_LABEL}=true", engine.RUN_LABEL]}
+    labels = [x.get("Labels") or {} for x in docker_client.api.containers(all=True, filters=flt)]
+    labels += [x.get("Labels") or {} for x in docker_client.api.images(filters=flt)]
+    labels += [n.attrs.get("Labels") or {} for n in docker_client.networks.list(filters=flt)]
+    labels += [v.attrs.get("Labels") or {} for v in docker_client.volumes.list(filters=flt)]
+    found = {lab.get(engine.RUN_LABEL, "") for lab in labels}
+    workers = {f"{SUITE_RUN_ID}-gw{n}" for n in range(16)}
+    return {SUITE_RUN_ID} | workers | {r for r in found if r.startswith(SUITE_RUN_ID + "-")}
 
 
 @pytest.mark.docker
 @pytest.mark.leakcheck
+@pytest.mark.serial
 def test_no_managed_resources_left(docker_client):
-    """Everything this session (and the subprocesses and kernels it started) made is gone."""
+    """Everything this suite (its workers, their subprocesses and kernels) made is gone."""
     assert engine.RUN_ID.startswith("pytest-")
+    left = {run: engine.leftovers(run=run) for run in sorted(suite_runs(docker_client))}
+    left = {run: kinds for run, kinds in left.items() if kinds != NOTHING}
+    assert not left, left
     left = engine.leftovers(run=engine.RUN_ID)
-    assert left == {"containers": [], "networks": [], "volumes": [], "images": []}, left
     if os.environ.get("CI"):  # alone on the engine: nothing of any run may remain either
         assert engine.leftovers() == left, engine.leftovers()
     # The layer cache the checks keep on purpose is not a leak: every image of it is tagged
@@ -27,12 +48,17 @@ def test_no_managed_resources_left(docker_client):
     for e in entries:
         per[e["exercise"]] = per.get(e["exercise"], 0) + 1
     assert all(n <= settings.build_cache_keep() for n in per.values()), per
-    dangling = docker_client.images.list(
-        filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
-    )
-    assert not dangling, [im.id for im in dangling]
-    # no scratch folder of the helpers (the session's own TMPDIR, see conftest)
-    assert not sorted(p.name for p in SESSION_TMP.glob("shipshape-*"))
+    dangling = [
+        row["Id"]
+        for run in suite_runs(docker_client)
+        for row in docker_client.api.images(
+            filters={"dangling": True, "label": [f"{engine.RUN_LABEL}={run}"]}
+        )
+    ]
+    assert not dangling, dangling
+    # no scratch folder of the helpers (every session's own TMPDIR, see conftest)
+    sessions = SUITE_TMP.rglob("pytest-session-*")
+    assert not sorted(str(p) for s in sessions for p in s.glob("shipshape-*"))
     # the course cache holds finished measurements only (writes are atomic: no .part left)
     assert not sorted(str(p) for p in settings.cache_dir().rglob("*.part"))
     # and the helpers' own cleanup is label-scoped: base images are still here

@@ -28,7 +28,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.ui, pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.ui, pytest.mark.docker, pytest.mark.slow, pytest.mark.serial]
 
 ARTIFACTS = ROOT / "artifacts" / "ui"
 CHROMIUM_ARGS = [
