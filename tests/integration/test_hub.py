@@ -32,7 +32,13 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.hub, pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(1200), pytest.mark.serial]
+pytestmark = [
+    pytest.mark.hub,
+    pytest.mark.docker,
+    pytest.mark.slow,
+    pytest.mark.timeout(1200),
+    pytest.mark.serial,
+]
 
 MEM = "1G"
 MEM_BYTES = 1024**3
