@@ -31,7 +31,7 @@ test: venv lint
 	        SHIPSHAPE_SUITE_TMP="$$(mktemp -d -t pytest-suite-XXXXXX)"; \
 	 echo "[test] parallel phase: $(TEST_WORKERS) workers, run id $$SHIPSHAPE_RUN_ID"; \
 	 $(PYTEST) tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
-	     --doctest-modules helpers -m "not serial" -n $(TEST_WORKERS) --dist loadgroup \
+	     --doctest-modules helpers -m "not serial" -n $(TEST_WORKERS) --dist loadscope \
 	     --durations=25; parallel=$$?; \
 	 echo "[test] serial phase"; \
 	 $(PYTEST) tests -m serial --durations=10; serial=$$?; \

@@ -6,6 +6,7 @@ Set ``SHIPSHAPE_REQUIRE_ENGINE=1`` (CI does) to turn "no engine" from a skip int
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import uuid
 from pathlib import Path
@@ -35,40 +36,56 @@ os.environ["TMPDIR"] = str(SESSION_TMP)
 tempfile.tempdir = str(SESSION_TMP)
 
 
-def _group(item: pytest.Item) -> str:
-    """The unit a worker runs whole: one exercise (its tests and its contract tests share one
-    memoised check, see :func:`checked`), otherwise one file (a notebook's cells share a kernel).
+def unit_of(nodeid: str) -> str:
+    """The unit one worker runs whole, in order: one exercise (its tests and its contract tests
+    share one memoised check, see :func:`checked`), otherwise one file (a notebook's cells share
+    one kernel).
+
+    >>> unit_of("tests/integration/test_contract.py::test_solution_scores_the_rubric_max[07]")
+    'ex07'
+    >>> unit_of("tests/integration/test_ex07_production_pipeline.py::test_x[a]")
+    'ex07'
+    >>> unit_of("notebooks/03_health_checks.ipynb::Cell 4")
+    'notebooks/03_health_checks.ipynb'
     """
-    path = Path(str(item.fspath))
-    exercise = getattr(item, "callspec", None) and item.callspec.params.get("exercise")
-    if path.name == "test_contract.py" and isinstance(exercise, str):
-        return f"ex{exercise}"
-    if path.name.startswith("test_ex") and path.name[7:9].isdigit():
-        return f"ex{path.name[7:9]}"
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    path, _, rest = nodeid.partition("::")
+    name = path.rsplit("/", 1)[-1]
+    contract = re.search(r"\[(\d\d)\]$", rest)
+    if name == "test_contract.py" and contract:
+        return f"ex{contract[1]}"
+    if name.startswith("test_ex") and name[7:9].isdigit():
+        return f"ex{name[7:9]}"
+    return path
 
 
-def _rank(group: str) -> int:
+def _rank(unit: str) -> int:
     """Start the long units first, so the short ones fill the workers' gaps at the end."""
-    if group.startswith("ex"):
+    if unit.startswith("ex"):
         return 0
-    if group.startswith("tests/integration"):
+    if unit.startswith("tests/integration"):
         return 1
-    return 2 if group.startswith("notebooks") else 3
+    return 2 if unit.startswith("notebooks") else 3
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """xdist's scope scheduling with :func:`unit_of` as the scope (pytest 9 no longer lets
+    ``--dist loadgroup`` add its group to a test's id, so the grouping lives here)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return ByUnit(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The leak test judges everything that ran before it, so it always runs last.
     last = [i for i in items if i.get_closest_marker("leakcheck")]
     rest = [i for i in items if not i.get_closest_marker("leakcheck")]
-    # (an xdist worker sees ``loadgroup``; its own ``dist`` option is reset to "no")
-    if getattr(config.option, "loadgroup", False):
-        for item in rest:
-            if not item.get_closest_marker("xdist_group"):
-                item.add_marker(pytest.mark.xdist_group(_group(item)))
+    if WORKER:  # units in collection order are handed out in that order: long ones first
         order = {id(i): n for n, i in enumerate(rest)}
-        rest.sort(key=lambda i: (_rank(_group(i)), order[id(i)]))
+        rest.sort(key=lambda i: (_rank(unit_of(i.nodeid)), order[id(i)]))
     items[:] = rest + last
 
 
