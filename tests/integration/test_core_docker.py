@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 
@@ -100,13 +101,18 @@ def test_broken_dockerfile_is_a_clear_error_and_leaves_nothing(
 
 def test_failing_run_step_names_the_step(tmp_context, docker_client, base_images, resource_counts):
     before = resource_counts()
-    tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nRUN echo about to fail && exit 3\n")
+    mark = uuid.uuid4().hex  # names this build's own step container among the engine's
+    tmp_context.write(
+        "Dockerfile", f"FROM debian:bookworm-slim\nRUN echo about to fail {mark} && exit 3\n"
+    )
     with pytest.raises(images.BuildError) as err:
         images.build(tmp_context, "shipshape-test/fails:1", on_event=None, timeout_s=60)
     assert "exit 3" in str(err.value) and "returned a non-zero code: 3" in str(err.value)
     assert "about to fail" in err.value.log
     assert resource_counts() == before
-    assert not docker_client.containers.list(all=True, filters={"status": "created"})
+    # the failed step's container is gone too (other tests' containers may exist meanwhile)
+    steps = [c for c in docker_client.api.containers(all=True) if mark in (c.get("Command") or "")]
+    assert not steps, steps
 
 
 def test_missing_context_and_missing_dockerfile(tmp_path):
