@@ -37,14 +37,17 @@ tempfile.tempdir = str(SESSION_TMP)
 
 
 def unit_of(nodeid: str) -> str:
-    """The unit one worker runs whole, in order: one exercise (its tests and its contract tests
-    share one memoised check, see :func:`checked`), otherwise one file (a notebook's cells share
-    one kernel).
+    """The unit one worker runs whole, in order: one exercise's plain tests with its contract
+    tests (they share one memoised check, see :func:`checked`); each parametrised case of an
+    exercise's tests on its own (it builds its own variant); otherwise one file (a notebook's
+    cells share one kernel).
 
     >>> unit_of("tests/integration/test_contract.py::test_solution_scores_the_rubric_max[07]")
     'ex07'
-    >>> unit_of("tests/integration/test_ex07_production_pipeline.py::test_x[a]")
+    >>> unit_of("tests/integration/test_ex07_production_pipeline.py::test_solution_passes")
     'ex07'
+    >>> unit_of("tests/integration/test_ex07_production_pipeline.py::test_wrong[no-user]")
+    'tests/integration/test_ex07_production_pipeline.py::test_wrong[no-user]'
     >>> unit_of("notebooks/03_health_checks.ipynb::Cell 4")
     'notebooks/03_health_checks.ipynb'
     """
@@ -54,13 +57,13 @@ def unit_of(nodeid: str) -> str:
     if name == "test_contract.py" and contract:
         return f"ex{contract[1]}"
     if name.startswith("test_ex") and name[7:9].isdigit():
-        return f"ex{name[7:9]}"
+        return nodeid if rest.endswith("]") else f"ex{name[7:9]}"
     return path
 
 
 def _rank(unit: str) -> int:
     """Start the long units first, so the short ones fill the workers' gaps at the end."""
-    if unit.startswith("ex"):
+    if unit.startswith(("ex", "tests/integration/test_ex")):
         return 0
     if unit.startswith("tests/integration"):
         return 1
