@@ -1,9 +1,11 @@
 """One result model for everything the course judges: a ``Finding``, gathered into a ``Report``.
 
 A leaf module: it imports nothing from the package, so every layer may use it. Check items,
-and (as they move over) audit items, gate rows and doctor items are all findings: a key, a
-title, points, a status, a message, a hint and the measured evidence. How a report looks
-(text, HTML) lives in :mod:`helpers.render` alone.
+audit items (:mod:`helpers.auditmodel`), gate rows (:mod:`helpers.gatemodel`) and doctor
+items (:mod:`helpers.preflight`) are all findings: a key, a title, points, a status, a
+message, a hint and the measured evidence. A check's findings gather in a :class:`Report`; an
+audit's, a gate's and the doctor's in a :class:`Findings` list. How they look (text, HTML)
+lives in :mod:`helpers.render` alone, which registers itself in :data:`RENDERERS`.
 
 Example:
     >>> r = Report("01", "Optimise an image")
@@ -28,6 +30,12 @@ FAIL = "fail"
 NOT_JUDGED = "not judged"
 #: the check itself broke on this item (a bug in the check, not the learner's doing)
 ERROR = "error"
+#: the item does not apply to this project (e.g. no compose file): neither a pass nor a failure
+NOT_APPLICABLE = "n/a"
+#: a tool the item needs could not run (e.g. no vulnerability database): not a pass either
+NOT_RUN = "not run"
+#: a failure that blocks nothing (the doctor's optional items, a linter's warnings)
+WARN = "warn"
 
 
 @dataclass
@@ -43,7 +51,9 @@ class Finding:
         evidence: the measured figures (bytes, seconds, exit codes, logs, timelines).
         points_earned: partial credit; defaults to ``points`` if passed else 0.
         key: the item's stable id in its rubric (defaults to ``name``).
-        status: ``pass``, ``fail``, ``not judged`` or ``error`` (derived from ``passed``).
+        status: ``pass``, ``fail``, ``not judged``, ``error``, ``n/a``, ``not run`` or
+            ``warn`` (derived from ``passed`` when not given). Gate rows spell theirs in
+            capitals (``PASS``, ``NOT RUN``), the words of the gate's CI table.
         hidden: a grader-only item: counted, but its message is not shown to the learner.
     """
 
@@ -69,6 +79,10 @@ class Finding:
     def title(self) -> str:
         return self.name
 
+    def extras(self) -> list[str]:
+        """Short facts shown beside the title (a linter rule id, a measured size and its limit)."""
+        return []
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
@@ -89,12 +103,41 @@ def jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x, default=str))
 
 
-#: How a report is shown: :mod:`helpers.render` registers ``text`` and ``html`` when it is
-#: imported (``import helpers`` does it), so this model never imports its presentation.
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "text": lambda rep: f"Exercise {rep.exercise}: score {rep.score:g}/{rep.max_score:g}",
-    "html": lambda rep: f"<pre>{rep.exercise}: {rep.score:g}/{rep.max_score:g}</pre>",
+#: How reports and lists of findings are shown: :mod:`helpers.render` registers ``report.text``,
+#: ``report.html``, ``findings.text`` and ``findings.html`` when it is imported (``import
+#: helpers`` does it), so this model never imports its presentation. These are the fallbacks.
+RENDERERS: dict[str, Callable[[Any], str]] = {
+    "report.text": lambda rep: f"Exercise {rep.exercise}: score {rep.score:g}/{rep.max_score:g}",
+    "report.html": lambda rep: f"<pre>{rep.exercise}: {rep.score:g}/{rep.max_score:g}</pre>",
+    "findings.text": lambda fs: f"{fs.heading}\n{fs.summary}",
+    "findings.html": lambda fs: f"<pre>{fs.heading}\n{fs.summary}</pre>",
 }
+
+
+class Findings:
+    """A titled list of findings (an audit, a gate, the doctor), shown by :mod:`helpers.render`.
+
+    Subclasses give :attr:`findings` (the items, in order), :attr:`heading` (what was judged)
+    and :attr:`summary` (the verdict line).
+    """
+
+    @property
+    def findings(self) -> list[Finding]:
+        raise NotImplementedError
+
+    @property
+    def heading(self) -> str:
+        return ""
+
+    @property
+    def summary(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        return RENDERERS["findings.text"](self)
+
+    def _repr_html_(self) -> str:
+        return RENDERERS["findings.html"](self)
 
 
 @dataclass
@@ -159,10 +202,10 @@ class Report:
         }
 
     def __str__(self) -> str:
-        return RENDERERS["text"](self)
+        return RENDERERS["report.text"](self)
 
     def _repr_html_(self) -> str:
-        return RENDERERS["html"](self)
+        return RENDERERS["report.html"](self)
 
 
 def human_bytes(n: float | None) -> str:
