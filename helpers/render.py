@@ -110,7 +110,7 @@ def _esc(x: Any) -> str:
 
 def _row_html(r: Finding, points: bool) -> str:
     msg, hint_text = _shown(r)
-    _, mark, tint = _look(r)
+    word, mark, tint = _look(r)
     ev = ""
     if r.evidence and not r.hidden:
         ev = (
@@ -122,7 +122,7 @@ def _row_html(r: Finding, points: bool) -> str:
     score = f"<td style='text-align:right;white-space:nowrap'>{_points(r)}</td>" if points else ""
     return (
         f"<tr style='vertical-align:top'>"
-        f"<td style='color:{tint};font-size:1.2em;width:1.5em'>{mark}</td>"
+        f"<td title='{word}' style='color:{tint};font-size:1.2em;width:1.5em'>{mark}</td>"
         f"<td style='text-align:left'><b>{_esc(r.name)}</b>{extras}<br>{_esc(msg)}{hint}{ev}</td>"
         f"{score}</tr>"
     )
