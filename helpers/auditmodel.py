@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import FAIL, NOT_APPLICABLE, PASS, Finding, Findings
+from .findings import FAIL, NOT_APPLICABLE, PASS, Finding, Findings, alias
 
 NA = NOT_APPLICABLE
 __all__ = ["FAIL", "NA", "PASS", "AuditItem", "AuditReport"]
@@ -28,6 +28,9 @@ __all__ = ["FAIL", "NA", "PASS", "AuditItem", "AuditReport"]
 
 class AuditItem(Finding):
     """One checklist line: its verdict, what was seen, how to fix it, the linter rule id."""
+
+    also = ("title", "detail", "rule")
+    detail = alias("message", "what was seen")
 
     def __init__(
         self,
@@ -39,16 +42,8 @@ class AuditItem(Finding):
         rule: str = "",
         evidence: dict[str, Any] | None = None,
     ):
-        super().__init__(
-            name=title,
-            points=0,
-            passed=status == PASS,
-            message=detail,
-            hint=hint,
-            evidence=evidence if evidence is not None else {},
-            key=key,
-            status=status,
-        )
+        evidence = evidence if evidence is not None else {}
+        super().__init__(title, 0, status == PASS, detail, hint, evidence, key=key, status=status)
         self.rule = rule
 
     @property  # type: ignore[override]
@@ -65,19 +60,8 @@ class AuditItem(Finding):
         """Not failed (``n/a`` is ok)."""
         return self.status != FAIL
 
-    @property
-    def detail(self) -> str:
-        return self.message
-
-    @detail.setter
-    def detail(self, value: str) -> None:
-        self.message = value
-
     def extras(self) -> list[str]:
         return [self.rule] if self.rule else []
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "title": self.title, "detail": self.detail, "rule": self.rule}
 
 
 @dataclass
@@ -96,10 +80,6 @@ class AuditReport(Findings):
     @property
     def ok(self) -> bool:
         return not self.failed()
-
-    @property
-    def findings(self) -> list[Finding]:
-        return list(self.items)
 
     @property
     def heading(self) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 PASS = "pass"
 FAIL = "fail"
@@ -67,6 +67,9 @@ class Finding:
     key: str = ""
     status: str = ""
     hidden: bool = False
+    #: a subclass's own names for its facts (the audit's ``detail``, the gate's ``measured``),
+    #: written by :meth:`to_dict` beside the common keys so its JSON keeps its words
+    also: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         if self.points_earned is None:
@@ -95,7 +98,15 @@ class Finding:
             "hint": self.hint,
             "hidden": self.hidden,
             "evidence": jsonable(self.evidence),
-        }
+        } | {name: getattr(self, name) for name in self.also}
+
+
+def alias(name: str, doc: str = "") -> Any:
+    """A second name for a field of a :class:`Finding`, read and written through (the
+    doctor's ``fix`` is its ``hint``)."""
+    return property(
+        lambda self: getattr(self, name), lambda self, v: setattr(self, name, v), doc=doc
+    )
 
 
 def jsonable(x: Any) -> Any:
@@ -117,13 +128,13 @@ RENDERERS: dict[str, Callable[[Any], str]] = {
 class Findings:
     """A titled list of findings (an audit, a gate, the doctor), shown by :mod:`helpers.render`.
 
-    Subclasses give :attr:`findings` (the items, in order), :attr:`heading` (what was judged)
-    and :attr:`summary` (the verdict line).
+    Subclasses hold their findings in ``items`` (or override :attr:`findings`) and give
+    :attr:`heading` (what was judged) and :attr:`summary` (the verdict line).
     """
 
     @property
     def findings(self) -> list[Finding]:
-        raise NotImplementedError
+        return list(getattr(self, "items", []))
 
     @property
     def heading(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .findings import Finding, Findings
+from .findings import Finding, Findings, alias
 
 PASS, FAIL, NOT_RUN, WARN = "PASS", "FAIL", "NOT RUN", "WARN"
 EXIT_OK, EXIT_FAIL, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
@@ -27,6 +27,10 @@ EXIT_OK, EXIT_FAIL, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 class GateRow(Finding):
     """One gate's verdict, with what was measured and the threshold."""
+
+    also = ("gate", "measured", "threshold", "reason")
+    gate = alias("name", "the gate's name, e.g. ``size``")
+    reason = alias("message", "why it passed or failed, or could not run")
 
     def __init__(
         self,
@@ -37,37 +41,14 @@ class GateRow(Finding):
         reason: str,
         evidence: dict[str, Any] | None = None,
     ):
-        super().__init__(
-            name=gate,
-            points=0,
-            passed=status == PASS,
-            message=reason,
-            evidence=evidence if evidence is not None else {},
-            status=status,
-        )
+        evidence = evidence if evidence is not None else {}
+        super().__init__(gate, 0, status == PASS, reason, evidence=evidence, status=status)
         self.measured = measured
         self.threshold = threshold
-
-    @property
-    def gate(self) -> str:
-        return self.name
-
-    @property
-    def reason(self) -> str:
-        return self.message
 
     def extras(self) -> list[str]:
         need = [f"needs {self.threshold}"] if self.threshold not in ("", "-") else []
         return [self.measured, *need] if self.measured else need
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "gate": self.gate,
-            "measured": self.measured,
-            "threshold": self.threshold,
-            "reason": self.reason,
-        }
 
 
 @dataclass
@@ -119,9 +100,10 @@ class GateResult(Findings):
     def heading(self) -> str:
         return f"gate for {self.image}"
 
-    @property
-    def summary(self) -> str:
-        return f"verdict: {self.verdict} (exit {self.exit_code}, {self.seconds:.1f} s)"
+    summary = property(
+        lambda self: f"verdict: {self.verdict} (exit {self.exit_code}, {self.seconds:.1f} s)",
+        doc="the verdict line",
+    )
 
     def table(self) -> Any:
         """The rows as a table (pandas), one column per field of the gate table."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import capabilities
 from .engine import EngineUnavailable, client, compose_command
-from .findings import FAIL, WARN, Finding, Findings
+from .findings import FAIL, WARN, Finding, Findings, alias
 
 
 def _cli_version(args: list[str]) -> str | None:
@@ -43,6 +43,11 @@ class DoctorItem(Finding):
         'warn'
     """
 
+    also = ("ok", "required")
+    ok = alias("passed")
+    detail = alias("message")
+    fix = alias("hint")
+
     def __init__(self, name: str, ok: bool, detail: str, fix: str = "", required: bool = True):
         super().__init__(name=name, points=0, passed=ok, message=detail, hint=fix)
         self.required = required
@@ -57,25 +62,6 @@ class DoctorItem(Finding):
         if not self.passed:
             self.status = FAIL if value else WARN
 
-    @property
-    def ok(self) -> bool:
-        return self.passed
-
-    @property
-    def detail(self) -> str:
-        return self.message
-
-    @property
-    def fix(self) -> str:
-        return self.hint
-
-    @fix.setter
-    def fix(self, value: str) -> None:
-        self.hint = value
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "ok": self.ok, "required": self.required}
-
 
 @dataclass
 class DoctorReport(Findings):
@@ -86,10 +72,6 @@ class DoctorReport(Findings):
     @property
     def ok(self) -> bool:
         return all(i.ok for i in self.items if i.required)
-
-    @property
-    def findings(self) -> list[Finding]:
-        return list(self.items)
 
     @property
     def summary(self) -> str:
