@@ -74,12 +74,13 @@ def _points(r: Finding) -> str:
     return f"{fmt_points(r.points_earned)}/{fmt_points(r.points)}"
 
 
-def _lines(r: Finding, points: bool) -> list[str]:
+def _lines(r: Finding, points: bool, mark_width: int = 4) -> list[str]:
     msg, hint = _shown(r)
     score = f" ({_points(r)})" if points else ""
-    lines = [f"  [{_look(r)[0]}] {_title(r)}{score}: {msg}"]
+    mark = f"[{_look(r)[0]}]".ljust(mark_width + 2)
+    lines = [f"  {mark} {_title(r)}{score}: {msg}"]
     if hint:
-        lines.append(f"         hint: {hint}")
+        lines.append(" " * (mark_width + 5) + f"hint: {hint}")
     return lines
 
 
@@ -99,8 +100,9 @@ def report_text(rep: Report) -> str:
 def findings_text(fs: Findings) -> str:
     """An audit, a gate or the doctor as lines: heading, one line per finding, the verdict."""
     lines = [fs.heading] if fs.heading else []
+    width = max((len(_look(r)[0]) for r in fs.findings), default=4)
     for r in fs.findings:
-        lines += _lines(r, points=bool(r.points))
+        lines += _lines(r, points=bool(r.points), mark_width=width)
     return "\n".join([*lines, fs.summary])
 
 
