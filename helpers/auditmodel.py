@@ -87,7 +87,10 @@ class AuditReport(Findings):
 
     @property
     def summary(self) -> str:
-        return "all items pass" if self.ok else f"{len(self.failed())} item(s) fail"
+        if self.failed():
+            return f"{len(self.failed())} item(s) fail"
+        na = [i.key for i in self.items if i.status == NA]
+        return f"no item fails; n/a (not judged): {', '.join(na)}" if na else "all items pass"
 
     def to_frame(self) -> Any:
         """The items as a table (pandas), for a notebook to sort and compare."""

@@ -151,7 +151,7 @@ def report_html(rep: Report) -> str:
 def findings_html(fs: Findings) -> str:
     """An audit, a gate or the doctor as a table, its verdict beneath."""
     statuses = {r.status.lower() for r in fs.findings}
-    colour = RED if statuses & {FAIL, ERROR} else (AMBER if statuses - {PASS} else GREEN)
+    colour = RED if statuses & {FAIL, ERROR} else (AMBER if statuses & {WARN, NOT_RUN} else GREEN)
     head = f"<b>{_esc(fs.heading)}</b>" if fs.heading else ""
     rows = "".join(_row_html(r, points=bool(r.points)) for r in fs.findings)
     return (
