@@ -12,14 +12,13 @@ from . import render
 from .findings import human_bytes
 
 if TYPE_CHECKING:
-    from .findings import Report
+    from .findings import Findings, Report
     from .images import BuildEvent
-    from .preflight import DoctorReport
 
 GREEN, RED, AMBER = render.GREEN, render.RED, render.AMBER
 __all__ = [
     "BuildProgress",
-    "doctor_html",
+    "findings_html",
     "human_bytes",
     "in_notebook",
     "line_printer",
@@ -35,8 +34,9 @@ def report_html(rep: Report) -> str:
     return render.report_html(rep)
 
 
-def doctor_html(rep: DoctorReport) -> str:
-    return render.doctor_html(rep)
+def findings_html(fs: Findings) -> str:
+    """An audit, a gate or the doctor as HTML (the same as their ``_repr_html_``)."""
+    return render.findings_html(fs)
 
 
 def in_notebook() -> bool:

@@ -1,9 +1,11 @@
 """One result model for everything the course judges: a ``Finding``, gathered into a ``Report``.
 
 A leaf module: it imports nothing from the package, so every layer may use it. Check items,
-and (as they move over) audit items, gate rows and doctor items are all findings: a key, a
-title, points, a status, a message, a hint and the measured evidence. How a report looks
-(text, HTML) lives in :mod:`helpers.render` alone.
+audit items (:mod:`helpers.auditmodel`), gate rows (:mod:`helpers.gatemodel`) and doctor
+items (:mod:`helpers.preflight`) are all findings: a key, a title, points, a status, a
+message, a hint and the measured evidence. A check's findings gather in a :class:`Report`; an
+audit's, a gate's and the doctor's in a :class:`Findings` list. How they look (text, HTML)
+lives in :mod:`helpers.render` alone, which registers itself in :data:`RENDERERS`.
 
 Example:
     >>> r = Report("01", "Optimise an image")
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 PASS = "pass"
 FAIL = "fail"
@@ -28,6 +30,12 @@ FAIL = "fail"
 NOT_JUDGED = "not judged"
 #: the check itself broke on this item (a bug in the check, not the learner's doing)
 ERROR = "error"
+#: the item does not apply to this project (e.g. no compose file): neither a pass nor a failure
+NOT_APPLICABLE = "n/a"
+#: a tool the item needs could not run (e.g. no vulnerability database): not a pass either
+NOT_RUN = "not run"
+#: a failure that blocks nothing (the doctor's optional items, a linter's warnings)
+WARN = "warn"
 
 
 @dataclass
@@ -43,7 +51,9 @@ class Finding:
         evidence: the measured figures (bytes, seconds, exit codes, logs, timelines).
         points_earned: partial credit; defaults to ``points`` if passed else 0.
         key: the item's stable id in its rubric (defaults to ``name``).
-        status: ``pass``, ``fail``, ``not judged`` or ``error`` (derived from ``passed``).
+        status: ``pass``, ``fail``, ``not judged``, ``error``, ``n/a``, ``not run`` or
+            ``warn`` (derived from ``passed`` when not given). Gate rows spell theirs in
+            capitals (``PASS``, ``NOT RUN``), the words of the gate's CI table.
         hidden: a grader-only item: counted, but its message is not shown to the learner.
     """
 
@@ -57,6 +67,9 @@ class Finding:
     key: str = ""
     status: str = ""
     hidden: bool = False
+    #: a subclass's own names for its facts (the audit's ``detail``, the gate's ``measured``),
+    #: written by :meth:`to_dict` beside the common keys so its JSON keeps its words
+    also: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         if self.points_earned is None:
@@ -68,6 +81,10 @@ class Finding:
     @property
     def title(self) -> str:
         return self.name
+
+    def extras(self) -> list[str]:
+        """Short facts shown beside the title (a linter rule id, a measured size and its limit)."""
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,7 +98,15 @@ class Finding:
             "hint": self.hint,
             "hidden": self.hidden,
             "evidence": jsonable(self.evidence),
-        }
+        } | {name: getattr(self, name) for name in self.also}
+
+
+def alias(name: str, doc: str = "") -> Any:
+    """A second name for a field of a :class:`Finding`, read and written through (the
+    doctor's ``fix`` is its ``hint``)."""
+    return property(
+        lambda self: getattr(self, name), lambda self, v: setattr(self, name, v), doc=doc
+    )
 
 
 def jsonable(x: Any) -> Any:
@@ -89,12 +114,41 @@ def jsonable(x: Any) -> Any:
     return json.loads(json.dumps(x, default=str))
 
 
-#: How a report is shown: :mod:`helpers.render` registers ``text`` and ``html`` when it is
-#: imported (``import helpers`` does it), so this model never imports its presentation.
-RENDERERS: dict[str, Callable[[Report], str]] = {
-    "text": lambda rep: f"Exercise {rep.exercise}: score {rep.score:g}/{rep.max_score:g}",
-    "html": lambda rep: f"<pre>{rep.exercise}: {rep.score:g}/{rep.max_score:g}</pre>",
+#: How reports and lists of findings are shown: :mod:`helpers.render` registers ``report.text``,
+#: ``report.html``, ``findings.text`` and ``findings.html`` when it is imported (``import
+#: helpers`` does it), so this model never imports its presentation. These are the fallbacks.
+RENDERERS: dict[str, Callable[[Any], str]] = {
+    "report.text": lambda rep: f"Exercise {rep.exercise}: score {rep.score:g}/{rep.max_score:g}",
+    "report.html": lambda rep: f"<pre>{rep.exercise}: {rep.score:g}/{rep.max_score:g}</pre>",
+    "findings.text": lambda fs: f"{fs.heading}\n{fs.summary}",
+    "findings.html": lambda fs: f"<pre>{fs.heading}\n{fs.summary}</pre>",
 }
+
+
+class Findings:
+    """A titled list of findings (an audit, a gate, the doctor), shown by :mod:`helpers.render`.
+
+    Subclasses hold their findings in ``items`` (or override :attr:`findings`) and give
+    :attr:`heading` (what was judged) and :attr:`summary` (the verdict line).
+    """
+
+    @property
+    def findings(self) -> list[Finding]:
+        return list(getattr(self, "items", []))
+
+    @property
+    def heading(self) -> str:
+        return ""
+
+    @property
+    def summary(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        return RENDERERS["findings.text"](self)
+
+    def _repr_html_(self) -> str:
+        return RENDERERS["findings.html"](self)
 
 
 @dataclass
@@ -159,10 +213,10 @@ class Report:
         }
 
     def __str__(self) -> str:
-        return RENDERERS["text"](self)
+        return RENDERERS["report.text"](self)
 
     def _repr_html_(self) -> str:
-        return RENDERERS["html"](self)
+        return RENDERERS["report.html"](self)
 
 
 def human_bytes(n: float | None) -> str:

@@ -30,13 +30,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from .findings import human_bytes as _human
+from .gatemodel import (  # noqa: F401 - the gate's result model, also importable from here
+    EXIT_CANNOT_RUN,
+    EXIT_FAIL,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    FAIL,
+    NOT_RUN,
+    PASS,
+    WARN,
+    GateResult,
+    GateRow,
+)
 
-PASS, FAIL, NOT_RUN, WARN = "PASS", "FAIL", "NOT RUN", "WARN"
-EXIT_OK, EXIT_FAIL, EXIT_CANNOT_RUN, EXIT_INCOMPLETE = 0, 1, 2, 3
 DEFAULT_MAX_SIZE = "500MB"
 DEFAULT_FAIL_ON = ("HIGH", "CRITICAL")
 ALL_GATES = ("size", "vulnerabilities", "secrets", "misconfigurations", "efficiency", "checklist")
@@ -69,96 +78,6 @@ def parse_severities(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]
     if bad or not out:
         raise ValueError(f"unknown severity {bad or text!r}: use {', '.join(SEVERITIES)}.")
     return out
-
-
-@dataclass
-class GateRow:
-    """One gate's verdict, with what was measured and the threshold."""
-
-    gate: str
-    status: str
-    measured: str
-    threshold: str
-    reason: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class GateResult:
-    """Every gate for one image, and the exit code a CI job should end with."""
-
-    image: str
-    rows: list[GateRow]
-    seconds: float
-    allow_incomplete: bool = False
-
-    @property
-    def failed(self) -> list[GateRow]:
-        return [r for r in self.rows if r.status == FAIL]
-
-    @property
-    def not_run(self) -> list[GateRow]:
-        return [r for r in self.rows if r.status == NOT_RUN]
-
-    @property
-    def passed(self) -> bool:
-        """No gate failed (gates that could not run are listed in :attr:`not_run`)."""
-        return not self.failed
-
-    @property
-    def exit_code(self) -> int:
-        if self.failed:
-            return EXIT_FAIL
-        if self.not_run and not self.allow_incomplete:
-            return EXIT_INCOMPLETE
-        return EXIT_OK
-
-    @property
-    def verdict(self) -> str:
-        if self.failed:
-            return "FAIL: " + ", ".join(r.gate for r in self.failed)
-        if self.not_run:
-            return "PASS, INCOMPLETE: not run: " + ", ".join(r.gate for r in self.not_run)
-        return "PASS"
-
-    def row(self, gate: str) -> GateRow:
-        return next(r for r in self.rows if r.gate == gate)
-
-    def table(self) -> Any:
-        import pandas as pd
-
-        return pd.DataFrame(
-            [
-                {
-                    "gate": r.gate,
-                    "status": r.status,
-                    "measured": r.measured,
-                    "threshold": r.threshold,
-                    "reason": r.reason,
-                }
-                for r in self.rows
-            ]
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "image": self.image,
-            "verdict": self.verdict,
-            "exit_code": self.exit_code,
-            "seconds": round(self.seconds, 2),
-            "gates": [r.__dict__ for r in self.rows],
-        }
-
-    def __str__(self) -> str:
-        w = max(len(r.gate) for r in self.rows) if self.rows else 4
-        head = f"{'gate':<{w}}  {'status':<7}  {'measured':<28}  {'threshold':<18}  reason"
-        lines = [f"gate for {self.image}", head, "-" * len(head)]
-        for r in self.rows:
-            lines.append(
-                f"{r.gate:<{w}}  {r.status:<7}  {r.measured[:28]:<28}  {r.threshold[:18]:<18}  {r.reason}"
-            )
-        lines.append(f"verdict: {self.verdict} (exit {self.exit_code}, {self.seconds:.1f} s)")
-        return "\n".join(lines)
 
 
 def size_gate(image: str, max_size: int | str) -> GateRow:

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import capabilities
 from .engine import EngineUnavailable, client, compose_command
-from .findings import Finding
+from .findings import FAIL, WARN, Finding, Findings, alias
 
 
 def _cli_version(args: list[str]) -> str | None:
@@ -31,35 +31,40 @@ class DoctorItem(Finding):
     """One preflight finding: a :class:`~helpers.findings.Finding` worth no points.
 
     ``ok``, ``detail`` and ``fix`` are the doctor's words for ``passed``, ``message`` and
-    ``hint``; ``required`` False makes a failure a warning (the course still runs).
+    ``hint``; ``required`` False makes a failure a warning (status ``warn``: the course still
+    runs), True a failure (status ``fail``).
+
+    Example:
+        >>> item = DoctorItem("buildx", False, "not installed", "install docker-buildx")
+        >>> item.status, item.ok
+        ('fail', False)
+        >>> item.required = False
+        >>> item.status
+        'warn'
     """
+
+    also = ("ok", "required")
+    ok = alias("passed")
+    detail = alias("message")
+    fix = alias("hint")
 
     def __init__(self, name: str, ok: bool, detail: str, fix: str = "", required: bool = True):
         super().__init__(name=name, points=0, passed=ok, message=detail, hint=fix)
         self.required = required
 
     @property
-    def ok(self) -> bool:
-        return self.passed
+    def required(self) -> bool:
+        return self._required
 
-    @property
-    def detail(self) -> str:
-        return self.message
-
-    @property
-    def fix(self) -> str:
-        return self.hint
-
-    @fix.setter
-    def fix(self, value: str) -> None:
-        self.hint = value
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "ok": self.ok, "required": self.required}
+    @required.setter
+    def required(self, value: bool) -> None:
+        self._required = value
+        if not self.passed:
+            self.status = FAIL if value else WARN
 
 
 @dataclass
-class DoctorReport:
+class DoctorReport(Findings):
     """All preflight findings; ``ok`` when every required item passes."""
 
     items: list[DoctorItem] = field(default_factory=list)
@@ -68,23 +73,12 @@ class DoctorReport:
     def ok(self) -> bool:
         return all(i.ok for i in self.items if i.required)
 
-    def __str__(self) -> str:
-        lines = []
-        for i in self.items:
-            mark = "ok  " if i.ok else ("FAIL" if i.required else "warn")
-            lines.append(f"[{mark}] {i.name}: {i.detail}")
-            if not i.ok and i.fix:
-                lines.append(f"       -> {i.fix}")
-        lines.append("ready" if self.ok else "NOT ready: fix the FAIL items above")
-        return "\n".join(lines)
+    @property
+    def summary(self) -> str:
+        return "ready" if self.ok else "NOT ready: fix the FAIL items above"
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "items": [i.to_dict() for i in self.items]}
-
-    def _repr_html_(self) -> str:
-        from . import display
-
-        return display.doctor_html(self)
 
 
 MIN_API = (1, 44)  # HEALTHCHECK --start-interval (lessons 03, 05; exercise 05)

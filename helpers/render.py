@@ -1,7 +1,10 @@
 """The one renderer of findings: a report as terminal text and as notebook HTML.
 
-It imports nothing but the model (:mod:`helpers.findings`); nothing below the front ends
-imports it except through ``Report.__str__`` / ``Report._repr_html_``.
+It imports nothing but the model (:mod:`helpers.findings`) and renders its two shapes: a
+check's :class:`~helpers.findings.Report` (with points) and a
+:class:`~helpers.findings.Findings` list (an audit, a gate, the doctor). Nothing below the
+front ends imports it: the model reaches it through ``RENDERERS`` (``str(report)``,
+``report._repr_html_()``).
 
 Example:
     >>> from helpers.findings import Finding, Report
@@ -20,18 +23,65 @@ import html
 import json
 from typing import Any
 
-from .findings import NOT_JUDGED, RENDERERS, Finding, Report, fmt_points
+from .findings import (
+    ERROR,
+    FAIL,
+    NOT_APPLICABLE,
+    NOT_JUDGED,
+    NOT_RUN,
+    PASS,
+    RENDERERS,
+    WARN,
+    Finding,
+    Findings,
+    Report,
+    fmt_points,
+)
 
 GREEN, RED, AMBER, GREY = "#1a7f37", "#cf222e", "#9a6700", "#666"
 
-MARKS = {"pass": "PASS", "fail": "FAIL", NOT_JUDGED: "SKIP", "error": "ERROR"}
+#: status -> (text mark, HTML mark, colour); gate rows' capitalised statuses are looked up lowered
+LOOKS = {
+    PASS: ("PASS", "&#10004;", GREEN),
+    FAIL: ("FAIL", "&#10008;", RED),
+    ERROR: ("ERROR", "&#10008;", RED),
+    WARN: ("WARN", "!", AMBER),
+    NOT_RUN: ("NOT RUN", "?", AMBER),
+    NOT_JUDGED: ("SKIP", "&#8212;", GREY),
+    NOT_APPLICABLE: ("N/A", "&#8212;", GREY),
+}
+
+
+def _look(r: Finding) -> tuple[str, str, str]:
+    return LOOKS.get(r.status.lower(), LOOKS[FAIL])
 
 
 def _shown(r: Finding) -> tuple[str, str]:
-    """(message, hint) as the learner may see them (hidden items keep their verdict only)."""
+    """(message, hint) as the learner may see them: a hint only where the item did not pass or
+    apply, nothing of a hidden item but its verdict."""
     if r.hidden:
         return "(hidden item: judged by the grader)", ""
-    return r.message, r.hint
+    quiet = r.status.lower() in (PASS, NOT_APPLICABLE)
+    return r.message, "" if quiet else r.hint
+
+
+def _title(r: Finding) -> str:
+    extras = r.extras()
+    return f"{r.name} [{'; '.join(extras)}]" if extras else r.name
+
+
+def _points(r: Finding) -> str:
+    return f"{fmt_points(r.points_earned)}/{fmt_points(r.points)}"
+
+
+def _lines(r: Finding, points: bool, mark_width: int = 4) -> list[str]:
+    msg, hint = _shown(r)
+    score = f" ({_points(r)})" if points else ""
+    mark = f"[{_look(r)[0]}]".ljust(mark_width + 2)
+    lines = [f"  {mark} {_title(r)}{score}: {msg}"]
+    if hint:
+        lines.append(" " * (mark_width + 5) + f"hint: {hint}")
+    return lines
 
 
 def report_text(rep: Report) -> str:
@@ -43,18 +93,41 @@ def report_text(rep: Report) -> str:
         return "\n".join(lines)
     lines = [head, f"score {fmt_points(rep.score)}/{fmt_points(rep.max_score)}"]
     for r in rep.results:
-        mark = MARKS.get(r.status, "FAIL")
-        msg, hint = _shown(r)
-        lines.append(
-            f"  [{mark}] {r.name} ({fmt_points(r.points_earned)}/{fmt_points(r.points)}): {msg}"
-        )
-        if not r.passed and hint:
-            lines.append(f"         hint: {hint}")
+        lines += _lines(r, points=True)
     return "\n".join(lines)
+
+
+def findings_text(fs: Findings) -> str:
+    """An audit, a gate or the doctor as lines: heading, one line per finding, the verdict."""
+    lines = [fs.heading] if fs.heading else []
+    width = max((len(_look(r)[0]) for r in fs.findings), default=4)
+    for r in fs.findings:
+        lines += _lines(r, points=bool(r.points), mark_width=width)
+    return "\n".join([*lines, fs.summary])
 
 
 def _esc(x: Any) -> str:
     return html.escape(str(x))
+
+
+def _row_html(r: Finding, points: bool) -> str:
+    msg, hint_text = _shown(r)
+    word, mark, tint = _look(r)
+    ev = ""
+    if r.evidence and not r.hidden:
+        ev = (
+            "<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
+            f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>"
+        )
+    hint = f"<div style='color:{AMBER}'>Hint: {_esc(hint_text)}</div>" if hint_text else ""
+    extras = "".join(f" <code>{_esc(x)}</code>" for x in r.extras())
+    score = f"<td style='text-align:right;white-space:nowrap'>{_points(r)}</td>" if points else ""
+    return (
+        f"<tr style='vertical-align:top'>"
+        f"<td title='{word}' style='color:{tint};font-size:1.2em;width:1.5em'>{mark}</td>"
+        f"<td style='text-align:left'><b>{_esc(r.name)}</b>{extras}<br>{_esc(msg)}{hint}{ev}</td>"
+        f"{score}</tr>"
+    )
 
 
 def report_html(rep: Report) -> str:
@@ -65,52 +138,33 @@ def report_html(rep: Report) -> str:
             f"{_esc(rep.error)}</div>"
         )
     colour = GREEN if rep.passed else (AMBER if rep.score else RED)
-    rows = []
-    for r in rep.results:
-        msg, hint_text = _shown(r)
-        mark = "&#10004;" if r.passed else ("&#8212;" if r.status == NOT_JUDGED else "&#10008;")
-        tint = GREEN if r.passed else (GREY if r.status == NOT_JUDGED else RED)
-        ev = ""
-        if r.evidence and not r.hidden:
-            ev = (
-                "<details><summary>evidence</summary><pre style='white-space:pre-wrap'>"
-                f"{_esc(json.dumps(r.evidence, indent=1, default=str)[:4000])}</pre></details>"
-            )
-        hint = (
-            f"<div style='color:{AMBER}'>Hint: {_esc(hint_text)}</div>"
-            if hint_text and not r.passed
-            else ""
-        )
-        rows.append(
-            f"<tr style='vertical-align:top'>"
-            f"<td style='color:{tint};font-size:1.2em;width:1.5em'>{mark}</td>"
-            f"<td style='text-align:left'><b>{_esc(r.name)}</b><br>{_esc(msg)}{hint}{ev}</td>"
-            f"<td style='text-align:right;white-space:nowrap'>{fmt_points(r.points_earned)}/"
-            f"{fmt_points(r.points)}</td></tr>"
-        )
+    rows = "".join(_row_html(r, points=True) for r in rep.results)
     return (
         f"<div style='border-left:4px solid {colour};padding:6px 10px'>"
         f"<b>Exercise {_esc(rep.exercise)}: {_esc(rep.title)}</b> "
         f"&mdash; score <b>{fmt_points(rep.score)}/{fmt_points(rep.max_score)}</b> "
         f"<span style='color:{GREY}'>({rep.seconds:.1f} s, {_esc(rep.path)})</span>"
-        f"<table style='width:100%'>{''.join(rows)}</table></div>"
+        f"<table style='width:100%'>{rows}</table></div>"
     )
 
 
-def doctor_html(rep: Any) -> str:
-    """The doctor's table (duck-typed: items with ``ok``, ``required``, ``name``, ``detail``, ``fix``)."""
-    rows = []
-    for i in rep.items:
-        colour = GREEN if i.ok else (RED if i.required else AMBER)
-        fix = f"<br><i>{_esc(i.fix)}</i>" if not i.ok and i.fix else ""
-        rows.append(
-            f"<tr style='vertical-align:top'><td style='color:{colour};text-align:left'>"
-            f"{'ok' if i.ok else 'FAIL' if i.required else 'warn'}</td>"
-            f"<td style='text-align:left'><b>{_esc(i.name)}</b></td>"
-            f"<td style='text-align:left'>{_esc(i.detail)}{fix}</td></tr>"
-        )
-    verdict = "ready" if rep.ok else "not ready: fix the red items"
-    return f"<table>{''.join(rows)}</table><b>{verdict}</b>"
+def findings_html(fs: Findings) -> str:
+    """An audit, a gate or the doctor as a table, its verdict beneath."""
+    statuses = {r.status.lower() for r in fs.findings}
+    colour = RED if statuses & {FAIL, ERROR} else (AMBER if statuses & {WARN, NOT_RUN} else GREEN)
+    head = f"<b>{_esc(fs.heading)}</b>" if fs.heading else ""
+    rows = "".join(_row_html(r, points=bool(r.points)) for r in fs.findings)
+    return (
+        f"<div style='border-left:4px solid {colour};padding:6px 10px'>{head}"
+        f"<table style='width:100%'>{rows}</table><b>{_esc(fs.summary)}</b></div>"
+    )
 
 
-RENDERERS.update(text=report_text, html=report_html)
+RENDERERS.update(
+    {
+        "report.text": report_text,
+        "report.html": report_html,
+        "findings.text": findings_text,
+        "findings.html": findings_html,
+    }
+)

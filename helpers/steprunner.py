@@ -10,9 +10,12 @@ sizes the check measured on the real engine beforehand. Scanners (``trivy``, ``g
 exit as the real tool would with the step's own flags, so a step that swallows their exit code
 (``|| true``, ``set +e``, ``; exit 0``) is seen to pass with a finding.
 
+The stand-in ``docker images`` prints sizes the way the docker CLI does (``1.23GB``), not in
+the course's own format (:func:`helpers.findings.human_bytes`): a learner's script parses them.
+
 Example:
-    >>> print(_human(1_234_567_890))
-    1.23GB
+    >>> LIMITS["network_disabled"], LIMITS["cap_drop"]
+    (True, ['ALL'])
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ DOCKER_STANDIN = r"""#!/usr/bin/env python3
 import json, os, sys
 sizes = json.loads(os.environ.get("SHIPSHAPE_IMAGES", "{}"))
 args = sys.argv[1:]
-def human(n):
+def human(n):  # the docker CLI's size format, e.g. 1.23GB
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if n < 1000 or unit == "TB":
             return f"{n:.3g}{unit}"
@@ -161,14 +164,6 @@ _WRAPPER = (
     "&& unset SHIPSHAPE_DOCKER SHIPSHAPE_SCANNER SHIPSHAPE_HELPERS_MAIN && mkdir -p /tmp/work "
     '&& cd /tmp/work && exec bash --noprofile --norc -e -o pipefail -c "$SHIPSHAPE_STEP"'
 )
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.3g}{unit}"
-        n /= 1000
-    return f"{n:.3g}TB"
 
 
 def run_step(

@@ -4,13 +4,11 @@ passes a clean slim one, and says plainly when the vulnerability scan could not 
 import json
 import secrets
 import string
-import subprocess
-import sys
 
 import pytest
 
 from helpers import gate, images, scan
-from tests.conftest import ROOT
+from tests.helpers_cli import run_helpers
 
 pytestmark = [pytest.mark.docker]
 
@@ -148,16 +146,7 @@ def test_vulnerability_scan_unavailable_is_reported_as_such(clean_image, no_vuln
 
 
 def cli(*args, env_extra=None):
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", "gate", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env_extra or {})},
-    )
+    return run_helpers("gate", *args, env_extra=env_extra)
 
 
 def test_gate_cli_exit_codes(clean_image, secret_image, no_vuln_db):

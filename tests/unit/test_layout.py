@@ -77,7 +77,18 @@ def test_no_module_over_400_lines():
     assert set(big) <= TOO_BIG_FOR_NOW, big
 
 
+#: the only modules that may show things: the package's entry points and the notebook display
+FRONT_ENDS = {"helpers", "helpers.__main__", "helpers.cli", "helpers.display"}
+
+
 def test_the_model_and_its_renderer_import_nothing_else():
     graph = import_graph()
     assert graph["helpers.findings"] == set()
+    assert graph["helpers.auditmodel"] == graph["helpers.gatemodel"] == {"helpers.findings"}
     assert graph["helpers.render"] == {"helpers.findings"}
+
+
+def test_no_module_below_the_front_ends_imports_a_renderer():
+    graph = import_graph()
+    users = {m for m, targets in graph.items() if targets & {"helpers.render", "helpers.display"}}
+    assert users <= FRONT_ENDS, users - FRONT_ENDS
