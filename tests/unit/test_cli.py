@@ -1,22 +1,11 @@
 """The CLI without an engine: clear messages and exit code 2, never a traceback."""
 
-import os
-import subprocess
-import sys
-
-from tests.conftest import ROOT
+from tests.support import helpers_cli
 
 
 def run_cli(*args, env_extra=None):
-    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    no_engine = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", **(env_extra or {})}
+    return helpers_cli(*args, timeout=60, env_extra=no_engine)
 
 
 def test_doctor_without_engine_says_how_to_start_one():
