@@ -149,20 +149,13 @@ def kept(f: Facts) -> _pinned.Kept:
 @RUBRIC.item("kept", N_KEPT, 2, needs=("kept",))
 def kept_item(f: Facts) -> Verdict:
     k = f.kept
-    return Verdict(
-        k.ok,
-        "the shipped etl.py, data/orders.csv and pins run with CMD python etl.py"
-        if k.ok
-        else k.summary(),
-        hint=_pinned.kept_hint(
-            k, SLUG, APP, "`pip install --no-cache-dir -r requirements.txt` as shipped"
-        ),
-        evidence={
-            "folder": k.folder,
-            "image": k.image,
-            "command": k.command,
-            "installed": {n: k.seen.dists.get(n) for n in PINS} if k.seen else {},
-        },
+    return _pinned.kept_verdict(
+        k,
+        SLUG,
+        APP,
+        ok_message="the shipped etl.py, data/orders.csv and pins run with CMD python etl.py",
+        install="`pip install --no-cache-dir -r requirements.txt` as shipped",
+        installed={n: k.seen.dists.get(n) for n in PINS} if k.seen else {},
     )
 
 

@@ -213,26 +213,14 @@ def kept(f: Facts) -> _pinned.Kept:
 @RUBRIC.item("kept", N_KEPT, 1, needs=("kept",))
 def kept_item(f: Facts) -> Verdict:
     k = f.kept
-    return Verdict(
-        k.ok,
-        "the shipped app.py runs with psycopg2 2.9.10 (compiled from source)"
-        if k.ok
-        else k.summary(),
-        hint=_pinned.kept_hint(
-            k,
-            SLUG,
-            "app.py",
-            "psycopg2==2.9.10 compiled in the builder from the shipped requirements.txt "
-            "(psycopg2-binary skips the lesson: its wheel bundles its own libpq)",
-        ),
-        evidence={
-            "folder": k.folder,
-            "image": k.image,
-            "command": k.command,
-            "installed": {
-                n: v for n, v in (k.seen.dists if k.seen else {}).items() if "psycopg" in n
-            },
-        },
+    return _pinned.kept_verdict(
+        k,
+        SLUG,
+        "app.py",
+        ok_message="the shipped app.py runs with psycopg2 2.9.10 (compiled from source)",
+        install="psycopg2==2.9.10 compiled in the builder from the shipped requirements.txt "
+        "(psycopg2-binary skips the lesson: its wheel bundles its own libpq)",
+        installed={n: v for n, v in (k.seen.dists if k.seen else {}).items() if "psycopg" in n},
     )
 
 

@@ -15,6 +15,14 @@ echo "SHIPSHAPE-OS $PRETTY_NAME"
 apt-get update -qq >/tmp/update.log 2>&1 || { echo "SHIPSHAPE-NOUPDATE"; tail -3 /tmp/update.log; exit 4; }
 apt list --upgradable 2>/dev/null
 """
+_DPKG_SCRIPT = (
+    "command -v dpkg-query >/dev/null || exit 3; "
+    "dpkg-query -W -f '${Package}\\t${Version}\\t${Installed-Size}\\n'"
+)
+_PIP_SCRIPT = (
+    "for p in python3 python; do command -v $p >/dev/null && exec $p -m pip list "
+    "--format json --disable-pip-version-check 2>/dev/null; done; exit 3"
+)
 
 
 @dataclass
@@ -93,12 +101,7 @@ def pending_security_updates(image: str, timeout_s: float = 180) -> PackageFacts
 
 def os_packages(image: str, timeout_s: float = 60) -> PackageFacts:
     """Every dpkg package installed in the image: package, version, installed size (KiB)."""
-    code, out, secs = _in_container(
-        image,
-        "command -v dpkg-query >/dev/null || exit 3; "
-        "dpkg-query -W -f '${Package}\\t${Version}\\t${Installed-Size}\\n'",
-        timeout_s,
-    )
+    code, out, secs = _in_container(image, _DPKG_SCRIPT, timeout_s)
     if code != 0:
         return PackageFacts(image, "unavailable", reason="no dpkg in the image")
     rows = []
@@ -111,12 +114,7 @@ def os_packages(image: str, timeout_s: float = 60) -> PackageFacts:
 
 def python_packages(image: str, timeout_s: float = 60) -> PackageFacts:
     """``pip list --format json`` inside the image: the Python packages and their versions."""
-    code, out, secs = _in_container(
-        image,
-        "for p in python3 python; do command -v $p >/dev/null && exec $p -m pip list "
-        "--format json --disable-pip-version-check 2>/dev/null; done; exit 3",
-        timeout_s,
-    )
+    code, out, secs = _in_container(image, _PIP_SCRIPT, timeout_s)
     if code != 0:
         return PackageFacts(
             image, "unavailable", reason="no python with pip in the image", seconds=secs
