@@ -81,6 +81,16 @@ class Stack(compose.Project):
             check=False,
         )
 
+    def build_and_up(self, build_timeout_s: float, up_timeout_s: float = 180) -> str:
+        """``compose build``, then ``compose up -d``: what Compose said (its last 1500
+        characters), also when the build failed or ``up`` gave up on a service."""
+        try:
+            self.run("build", timeout_s=build_timeout_s)
+            up = self.run("up", "-d", timeout_s=up_timeout_s, check=False)
+            return (up.stdout + up.stderr)[-1500:]
+        except compose.ComposeError as exc:
+            return (str(exc) + "\n" + exc.output)[-1500:]
+
     def service(self, name: str) -> Container | None:
         """The service's (first, non one-off) container, or None when it was never created."""
         ctrs = [

@@ -17,10 +17,13 @@ import os
 import shutil
 import subprocess
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # docker is imported lazily so `import helpers` never needs an engine
     import docker
+
+T = TypeVar("T")
 
 LABEL_PREFIX = "io.shipshape"
 MANAGED_LABEL = f"{LABEL_PREFIX}.managed"
@@ -252,34 +255,38 @@ def clean(include_base: bool = False, run: str | None = None) -> dict[str, int]:
     import docker
 
     c = client()
-    counts = {"containers": 0, "networks": 0, "volumes": 0, "images": 0}
     # kind=temp, not just managed=true: a learner's own container inherits the labels of
     # the base image it runs, and the helpers always set kind=temp on their own things.
     flt = _managed_filter(kind=KIND_TEMP, run=run)
-    for row in c.api.containers(all=True, filters=flt):  # no per-container inspect race
+    return {
+        # from the list, not per-container objects: no inspect race with a removal elsewhere
+        "containers": remove_each(
+            c.api.containers(all=True, filters=flt),
+            lambda row: c.api.remove_container(row["Id"], force=True, v=True),
+        ),
+        "networks": remove_each(c.networks.list(filters=flt), lambda net: net.remove()),
+        "volumes": remove_each(c.volumes.list(filters=flt), lambda vol: vol.remove(force=True)),
+        # an image still used by a learner's container stays: never force theirs away
+        "images": remove_each(
+            removable_images(include_base, run),
+            lambda im: c.images.remove(im.id, force=True),
+            skip=(docker.errors.APIError,),
+        ),
+    }
+
+
+def remove_each(
+    things: Iterable[T], remove: Callable[[T], object], skip: tuple[type[Exception], ...] = ()
+) -> int:
+    """``remove`` each of ``things``; one already gone (or failing with ``skip``) is passed
+    over. How many were removed."""
+    import docker
+
+    n = 0
+    for thing in things:
         try:
-            c.api.remove_container(row["Id"], force=True, v=True)
-            counts["containers"] += 1
-        except docker.errors.NotFound:
+            remove(thing)
+            n += 1
+        except (docker.errors.NotFound, *skip):
             pass
-    for net in c.networks.list(filters=flt):
-        try:
-            net.remove()
-            counts["networks"] += 1
-        except docker.errors.NotFound:
-            pass
-    for vol in c.volumes.list(filters=flt):
-        try:
-            vol.remove(force=True)
-            counts["volumes"] += 1
-        except docker.errors.NotFound:
-            pass
-    for im in removable_images(include_base, run):
-        try:
-            c.images.remove(im.id, force=True)
-            counts["images"] += 1
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError:
-            pass  # still used by a learner's container: leave it, never force theirs away
-    return counts
+    return n

@@ -175,32 +175,29 @@ def runs_regardless(doc: dict[str, Any], s: Step) -> str | None:
 # --------------------------------------------------------------------------- validators
 
 
+def _run_json(cmd: list[str], if_silent: str = "") -> tuple[subprocess.CompletedProcess[str], Any]:
+    """Run a validator (60 s at most): ``(process, its JSON output)``, None when not JSON."""
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    try:
+        return out, json.loads(out.stdout or if_silent)
+    except ValueError:
+        return out, None
+
+
 def validate(path: Path) -> tuple[str, list[str]]:
     """Validate with actionlint if installed, else GitHub's workflow schema. (tool, errors)."""
     al = scan.tool_path("actionlint")
     if al:
-        out = subprocess.run(
-            [al, "-format", "{{json .}}", "-shellcheck=", "-pyflakes=", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        try:
-            errs = json.loads(out.stdout or "[]")
-        except ValueError:
+        cmd = [al, "-format", "{{json .}}", "-shellcheck=", "-pyflakes=", str(path)]
+        out, errs = _run_json(cmd, if_silent="[]")
+        if errs is None:
             errs = [{"message": out.stdout + out.stderr}]
         return "actionlint", [f"line {e.get('line', '?')}: {e.get('message')}" for e in errs]
     cj = scan.tool_path("check-jsonschema")
     if cj:
-        out = subprocess.run(
-            [cj, "--builtin-schema", "vendor.github-workflows", "-o", "json", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        try:
-            doc = json.loads(out.stdout)
-        except ValueError:
+        cmd = [cj, "--builtin-schema", "vendor.github-workflows", "-o", "json", str(path)]
+        out, doc = _run_json(cmd)
+        if doc is None:
             return "check-jsonschema", [out.stdout[-300:] + out.stderr[-300:]]
         errs = []
         for e in doc.get("errors", []):

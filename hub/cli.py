@@ -142,33 +142,25 @@ def ensure_bundle(path: str | None, names: list[str] | None) -> Path:
 
 def sweep(instance: str, keep_volumes: bool = False) -> dict[str, int]:
     """Remove every object labelled with this hub instance (containers, networks, volumes)."""
-    import docker
+    from helpers.engine import remove_each
 
     c = _client()
     flt = {"label": [f"{sandbox.MANAGED}=true", f"{sandbox.HUB}={instance}"]}
-    n = {"containers": 0, "networks": 0, "volumes": 0}
-    for ctr in c.containers.list(all=True, filters=flt):
-        try:
-            ctr.remove(force=True, v=True)
-            n["containers"] += 1
-        except docker.errors.NotFound:
-            pass
-    for net in c.networks.list(filters=flt):
-        try:
-            net.remove()
-            n["networks"] += 1
-        except docker.errors.NotFound:
-            pass
-    for vol in c.volumes.list(filters=flt):
+
+    def kept(vol: Any) -> bool:
         role = (vol.attrs.get("Labels") or {}).get(f"{sandbox.LABEL_PREFIX}.hub.volume")
-        if keep_volumes and role in ("home", "data"):
-            continue
-        try:
-            vol.remove(force=True)
-            n["volumes"] += 1
-        except docker.errors.NotFound:
-            pass
-    return n
+        return keep_volumes and role in ("home", "data")
+
+    return {
+        "containers": remove_each(
+            c.containers.list(all=True, filters=flt), lambda ctr: ctr.remove(force=True, v=True)
+        ),
+        "networks": remove_each(c.networks.list(filters=flt), lambda net: net.remove()),
+        "volumes": remove_each(
+            [v for v in c.volumes.list(filters=flt) if not kept(v)],
+            lambda vol: vol.remove(force=True),
+        ),
+    }
 
 
 def leftovers(instance: str) -> dict[str, list[str]]:

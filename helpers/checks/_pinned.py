@@ -10,6 +10,7 @@ digests the app files relative to the image's working directory, and tries the i
 - :func:`pins`: ``{name: version}`` from a requirements file's ``name==version`` lines.
 - :func:`probe`: the facts from inside the image (:class:`ImageFacts`).
 - :func:`problems`: what differs from the pins and the shipped files, in words.
+- :func:`kept_verdict`: the "kept" item of exercises 01 and 04, with what to put back.
 
 Example:
     >>> pins("# c\\npandas==2.2.3\\nNumPy == 2.1.3  # x\\n")
@@ -30,6 +31,7 @@ from typing import Any
 
 from .. import containers, engine
 from . import intact
+from .rubric import Verdict
 
 #: the probe: installed distributions, digests of app files, imports (argv: JSON request)
 PROBE = r"""
@@ -245,3 +247,21 @@ def kept_hint(k: Kept, slug: str, script: str, install: str) -> str:
     if k.command:
         out.append(f'Keep `CMD ["python", "{script}"]` (no ENTRYPOINT in front of it).')
     return " ".join(out)
+
+
+def kept_verdict(
+    k: Kept, slug: str, script: str, *, ok_message: str, install: str, installed: dict[str, Any]
+) -> Verdict:
+    """The kept item: ``ok_message``, or what differs and how to put it back; ``installed``
+    (the pinned distributions the image holds) is the evidence beside the differences."""
+    return Verdict(
+        k.ok,
+        ok_message if k.ok else k.summary(),
+        hint=kept_hint(k, slug, script, install),
+        evidence={
+            "folder": k.folder,
+            "image": k.image,
+            "command": k.command,
+            "installed": installed,
+        },
+    )

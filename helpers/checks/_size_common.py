@@ -9,6 +9,7 @@
   and the apt package lists / pip cache files left in it.
 - :func:`own_waste`: dive-style wasted bytes in the layers the Dockerfile added (the base
   image's own waste is not the learner's doing).
+- :func:`size_verdict`: the size item both exercises score, against the pristine starter.
 
 Example:
     >>> step_cache("Step 1/2 : FROM x\\n ---> abc\\nStep 2/2 : RUN pip install a\\n ---> Using cache\\n")
@@ -25,12 +26,14 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import engine, images, ownership, settings
 from ..dockerfile import Dockerfile
+from .rubric import Facts, Verdict
 
 DATA = Path(__file__).resolve().parent / "data"
 MB = 1000 * 1000
@@ -243,3 +246,47 @@ def copy_context(src: Path) -> Path:
 def mb(n: float | None) -> float | None:
     """Bytes to decimal MB, one decimal (as ``docker images`` shows)."""
     return None if n is None else round(n / MB, 1)
+
+
+def size_verdict(
+    f: Facts,
+    slug: str,
+    exercise: str,
+    full_ratio: float,
+    *,
+    same_app: str,
+    keep_hint: str,
+    hint: str,
+    more_evidence: Callable[[str, Baseline], dict[str, Any]] | None = None,
+) -> Verdict:
+    """The size item: the image against the pristine starter: full credit at <= ``full_ratio``,
+    partial credit in proportion to the drop, and nothing for an image that does not run
+    ``same_app`` (the kept fact: a smaller image of another app proves nothing).
+    ``more_evidence(tag, baseline)`` adds an exercise's own figures."""
+    tag = f.image.tag
+    k, failed = f.outcome("kept")
+    if failed or not k.ok:
+        return Verdict(
+            False,
+            f"not earned: the image does not run {same_app}, so its size says nothing about "
+            f"the same app ({failed.reason if failed else k.summary()})",
+            hint=keep_hint,
+        )
+    base = baseline_size(slug, exercise)
+    mine = images.image_size_bytes(tag)
+    ratio = mine / base.size_bytes
+    earned = round(f.points("size") * max(0.0, min(1.0, (1 - ratio) / (1 - full_ratio))), 1)
+    return Verdict(
+        ratio <= full_ratio,
+        f"{mb(mine)} MB vs the starter's {mb(base.size_bytes)} MB: {ratio:.2f}x "
+        f"(full credit at <= {full_ratio:.2f}x)",
+        hint=hint,
+        evidence={
+            "image_bytes": mine,
+            "starter_bytes": base.size_bytes,
+            "ratio": round(ratio, 3),
+            "full_credit_ratio": full_ratio,
+            **(more_evidence(tag, base) if more_evidence else {}),
+        },
+        earned=earned,
+    )

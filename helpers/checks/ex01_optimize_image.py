@@ -30,6 +30,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
+from typing import Any
 
 from .. import containers, images
 from ..dockerfile import Dockerfile
@@ -148,20 +149,13 @@ def kept(f: Facts) -> _pinned.Kept:
 @RUBRIC.item("kept", N_KEPT, 2, needs=("kept",))
 def kept_item(f: Facts) -> Verdict:
     k = f.kept
-    return Verdict(
-        k.ok,
-        "the shipped etl.py, data/orders.csv and pins run with CMD python etl.py"
-        if k.ok
-        else k.summary(),
-        hint=_pinned.kept_hint(
-            k, SLUG, APP, "`pip install --no-cache-dir -r requirements.txt` as shipped"
-        ),
-        evidence={
-            "folder": k.folder,
-            "image": k.image,
-            "command": k.command,
-            "installed": {n: k.seen.dists.get(n) for n in PINS} if k.seen else {},
-        },
+    return _pinned.kept_verdict(
+        k,
+        SLUG,
+        APP,
+        ok_message="the shipped etl.py, data/orders.csv and pins run with CMD python etl.py",
+        install="`pip install --no-cache-dir -r requirements.txt` as shipped",
+        installed={n: k.seen.dists.get(n) for n in PINS} if k.seen else {},
     )
 
 
@@ -181,46 +175,31 @@ def curl(f: Facts) -> Verdict:
     )
 
 
+def _largest_layers(tag: str, base: sc.Baseline) -> dict[str, Any]:
+    layers = [x for x in images.layers(tag) if not x["empty"]][-6:]
+    return {
+        "starter_measured_now": base.measured_now,
+        "largest_own_layers": [
+            {"MB": sc.mb(x["size_bytes"]), "step": x["created_by"][:100]}
+            for x in sorted(layers, key=lambda x: -x["size_bytes"])
+        ],
+    }
+
+
 @RUBRIC.item("size", N_SIZE, 3, needs=("image",))
 def size(f: Facts) -> Verdict:
-    tag = f.image.tag
-    k, failed = f.outcome("kept")
-    if failed or not k.ok:
-        return Verdict(
-            False,
-            "not earned: the image does not run the shipped etl.py with its pinned "
-            "dependencies, so its size says nothing about the same app "
-            f"({failed.reason if failed else k.summary()})",
-            hint="Keep the app and its pins (see the item above); then shrink the image "
-            "around them: a slim base, one RUN per cleanup, no caches.",
-        )
-    base = sc.baseline_size(SLUG, EXERCISE)
-    mine = images.image_size_bytes(tag)
-    ratio = mine / base.size_bytes
-    drop = 1 - ratio
-    full_drop = 1 - FULL_RATIO
-    earned = round(3 * max(0.0, min(1.0, drop / full_drop)), 1)
-    ok = ratio <= FULL_RATIO
-    layers = [x for x in images.layers(tag) if not x["empty"]][-6:]
-    return Verdict(
-        ok,
-        f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: "
-        f"{ratio:.2f}x (full credit at <= {FULL_RATIO:.2f}x)",
+    return sc.size_verdict(
+        f,
+        SLUG,
+        EXERCISE,
+        FULL_RATIO,
+        same_app="the shipped etl.py with its pinned dependencies",
+        keep_hint="Keep the app and its pins (see the item above); then shrink the image "
+        "around them: a slim base, one RUN per cleanup, no caches.",
         hint="The base image is most of the weight: python:3.11 carries compilers, headers "
         "and docs (~1 GB); python:3.11-slim has the same Python in ~130 MB. Then look at "
         "the largest layers in the evidence.",
-        evidence={
-            "image_bytes": mine,
-            "starter_bytes": base.size_bytes,
-            "ratio": round(ratio, 3),
-            "full_credit_ratio": FULL_RATIO,
-            "starter_measured_now": base.measured_now,
-            "largest_own_layers": [
-                {"MB": sc.mb(x["size_bytes"]), "step": x["created_by"][:100]}
-                for x in sorted(layers, key=lambda x: -x["size_bytes"])
-            ],
-        },
-        earned=earned,
+        more_evidence=_largest_layers,
     )
 
 

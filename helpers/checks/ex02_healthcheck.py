@@ -105,12 +105,7 @@ def stack(f: Facts) -> Iterator[dict[str, Any]]:
     """The learner's stack, built and brought up with ``compose up -d``; torn down after."""
     with behaviour.Stack(f.path) as st:
         state: dict[str, Any] = {"stack": st, "t_up": time.time()}
-        try:
-            st.run("build", timeout_s=600)
-            up = st.run("up", "-d", timeout_s=180, check=False)
-            state["up_output"] = (up.stdout + up.stderr)[-1500:]
-        except compose.ComposeError as exc:
-            state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
+        state["up_output"] = st.build_and_up(build_timeout_s=600)
         api = st.service("api")
         state["api"] = api
         state["cfg"] = behaviour.healthcheck_config(api) if api else None

@@ -213,60 +213,30 @@ def kept(f: Facts) -> _pinned.Kept:
 @RUBRIC.item("kept", N_KEPT, 1, needs=("kept",))
 def kept_item(f: Facts) -> Verdict:
     k = f.kept
-    return Verdict(
-        k.ok,
-        "the shipped app.py runs with psycopg2 2.9.10 (compiled from source)"
-        if k.ok
-        else k.summary(),
-        hint=_pinned.kept_hint(
-            k,
-            SLUG,
-            "app.py",
-            "psycopg2==2.9.10 compiled in the builder from the shipped requirements.txt "
-            "(psycopg2-binary skips the lesson: its wheel bundles its own libpq)",
-        ),
-        evidence={
-            "folder": k.folder,
-            "image": k.image,
-            "command": k.command,
-            "installed": {
-                n: v for n, v in (k.seen.dists if k.seen else {}).items() if "psycopg" in n
-            },
-        },
+    return _pinned.kept_verdict(
+        k,
+        SLUG,
+        "app.py",
+        ok_message="the shipped app.py runs with psycopg2 2.9.10 (compiled from source)",
+        install="psycopg2==2.9.10 compiled in the builder from the shipped requirements.txt "
+        "(psycopg2-binary skips the lesson: its wheel bundles its own libpq)",
+        installed={n: v for n, v in (k.seen.dists if k.seen else {}).items() if "psycopg" in n},
     )
 
 
 @RUBRIC.item("size", N_SIZE, 2, needs=("image",))
 def size(f: Facts) -> Verdict:
-    tag = f.image.tag
-    k, failed = f.outcome("kept")
-    if failed or not k.ok:
-        return Verdict(
-            False,
-            "not earned: the image does not run the shipped app.py with the pinned "
-            "psycopg2, so its size says nothing about the same app "
-            f"({failed.reason if failed else k.summary()})",
-            hint="Keep the app and its pin (see the item above); the lesson is leaving the "
-            "compiler behind while still compiling psycopg2.",
-        )
-    base = sc.baseline_size(SLUG, EXERCISE)
-    mine = images.image_size_bytes(tag)
-    ratio = mine / base.size_bytes
-    earned = round(2 * max(0.0, min(1.0, (1 - ratio) / (1 - FULL_RATIO))), 1)
-    return Verdict(
-        ratio <= FULL_RATIO,
-        f"{sc.mb(mine)} MB vs the starter's {sc.mb(base.size_bytes)} MB: {ratio:.2f}x "
-        f"(full credit at <= {FULL_RATIO:.2f}x)",
+    return sc.size_verdict(
+        f,
+        SLUG,
+        EXERCISE,
+        FULL_RATIO,
+        same_app="the shipped app.py with the pinned psycopg2",
+        keep_hint="Keep the app and its pin (see the item above); the lesson is leaving the "
+        "compiler behind while still compiling psycopg2.",
         hint="gcc, binutils and the headers are ~200 MB. They must not be in ANY layer of "
         "the final image: removing them in a later RUN leaves them in the earlier layer. "
         "Only a separate stage leaves them behind.",
-        evidence={
-            "image_bytes": mine,
-            "starter_bytes": base.size_bytes,
-            "ratio": round(ratio, 3),
-            "full_credit_ratio": FULL_RATIO,
-        },
-        earned=earned,
     )
 
 

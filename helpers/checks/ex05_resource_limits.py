@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import behaviour, compose, containers, engine
+from .. import behaviour, containers, engine
 from ..findings import Report
 from . import intact
 from .requirements import Requirement
@@ -99,17 +99,19 @@ def stack(f: Facts) -> Iterator[dict[str, Any]]:
     capabilities.require_memory_limits()  # "could not run" where limits are not enforced
     with behaviour.Stack(f.path) as st:
         state: dict[str, Any] = {"stack": st}
-        try:
-            st.run("build", timeout_s=900)
-            up = st.run("up", "-d", timeout_s=180, check=False)
-            state["up_output"] = (up.stdout + up.stderr)[-1500:]
-        except compose.ComposeError as exc:
-            state["up_output"] = (str(exc) + "\n" + exc.output)[-1500:]
+        state["up_output"] = st.build_and_up(build_timeout_s=900)
         state["db"], state["etl"] = st.service("db"), st.service("etl")
         if state["db"] is not None:
             state["db"].reload()
             state["db_started_at"] = state["db"].attrs["State"].get("StartedAt")
         yield state
+
+
+def _never_created(state: dict[str, Any], message: str, hint: str) -> Verdict:
+    """A service Compose never created a container for: what Compose said is the evidence."""
+    return Verdict(
+        False, message, hint=hint, evidence={"compose_output": state.get("up_output", "")}
+    )
 
 
 @RUBRIC.item("limits", LIMITS, 4, needs=("stack",))
@@ -166,11 +168,10 @@ def hog_killed(f: Facts) -> Verdict:
     stack = state["stack"]
     etl = state["etl"]
     if etl is None:
-        return Verdict(
-            False,
+        return _never_created(
+            state,
             "not run: the etl service's container was never created",
-            hint="Fix the error Compose printed (in the evidence), then run the check again.",
-            evidence={"compose_output": state.get("up_output", "")},
+            "Fix the error Compose printed (in the evidence), then run the check again.",
         )
     etl.reload()
     limit = int(etl.attrs["HostConfig"].get("Memory") or 0)
@@ -249,11 +250,10 @@ def db_alive(f: Facts) -> Verdict:
     state = f.stack
     db = state["db"]
     if db is None:
-        return Verdict(
-            False,
+        return _never_created(
+            state,
             "the database container was never created",
-            hint="Fix the error Compose printed (in the evidence).",
-            evidence={"compose_output": state.get("up_output", "")},
+            "Fix the error Compose printed (in the evidence).",
         )
     if "hog" not in state:
         return Verdict(

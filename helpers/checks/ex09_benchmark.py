@@ -178,6 +178,19 @@ def smaller(f: Facts, name: str, pts: float, big: str, small: str, hint: str) ->
     )
 
 
+def _same_app(f: Facts, res: Verdict, variant: str, hint: str) -> Verdict:
+    """``res``, the size comparison, unless the ``variant`` image is not the same app."""
+    problems = _kept_problems(f, variant)
+    if not problems:
+        return res
+    return Verdict(
+        False,
+        f"{res.message}, but the {variant} image is not the same app: {'; '.join(problems)}",
+        hint=hint,
+        evidence=res.evidence,
+    )
+
+
 @RUBRIC.item("slim", N_BASE, 1, needs=("table",))
 def base(f: Facts) -> Verdict:
     res = smaller(f, N_BASE, 1, "full", "slim", "Dockerfile.slim must start FROM python:3.11-slim.")
@@ -192,16 +205,13 @@ def base(f: Facts) -> Verdict:
             hint=f"The comparison is the base image: {v.dockerfile} must start FROM {SLIM_BASE}.",
             evidence=res.evidence,
         )
-    problems = _kept_problems(f, "slim")
-    if problems:
-        return Verdict(
-            False,
-            f"{res.message}, but the slim image is not the same app: {'; '.join(problems)}",
-            hint=f"{v.dockerfile} must build the same app as Dockerfile.full (install "
-            "requirements.txt, copy app.py): a smaller image of less proves nothing.",
-            evidence=res.evidence,
-        )
-    return res
+    return _same_app(
+        f,
+        res,
+        "slim",
+        f"{v.dockerfile} must build the same app as Dockerfile.full (install "
+        "requirements.txt, copy app.py): a smaller image of less proves nothing.",
+    )
 
 
 @RUBRIC.item("stages", N_STAGES, 2, needs=("table",))
@@ -229,16 +239,13 @@ def stages(f: Facts) -> Verdict:
             "(or a RUN --mount=type=bind,from=build,... that installs them).",
             evidence=res.evidence,
         )
-    problems = _kept_problems(f, "multi-stage")
-    if problems:
-        return Verdict(
-            False,
-            f"{res.message}, but the multi-stage image is not the same app: " + "; ".join(problems),
-            hint=f"{v.dockerfile}'s final stage must hold the installed requirements and "
-            "app.py: copy the prefix the build stage installed into /usr/local.",
-            evidence=res.evidence,
-        )
-    return res
+    return _same_app(
+        f,
+        res,
+        "multi-stage",
+        f"{v.dockerfile}'s final stage must hold the installed requirements and "
+        "app.py: copy the prefix the build stage installed into /usr/local.",
+    )
 
 
 @RUBRIC.item("context", N_CONTEXT, 2, needs=("table",))

@@ -137,6 +137,10 @@ class Facts:
             return nj
         return _Broken(name, exc, traceback.format_exc())
 
+    def points(self, key: str) -> float:
+        """The points the rubric gives item ``key`` (the scale of its partial credit)."""
+        return next(i.points for i in self._rubric.items if i.key == key)
+
     def outcome(self, name: str) -> tuple[Any, NotJudged | None]:
         """``(value, None)`` or ``(None, why)``: for the item whose subject is the fact itself."""
         try:

@@ -15,6 +15,14 @@ echo "SHIPSHAPE-OS $PRETTY_NAME"
 apt-get update -qq >/tmp/update.log 2>&1 || { echo "SHIPSHAPE-NOUPDATE"; tail -3 /tmp/update.log; exit 4; }
 apt list --upgradable 2>/dev/null
 """
+_DPKG_SCRIPT = (
+    "command -v dpkg-query >/dev/null || exit 3; "
+    "dpkg-query -W -f '${Package}\\t${Version}\\t${Installed-Size}\\n'"
+)
+_PIP_SCRIPT = (
+    "for p in python3 python; do command -v $p >/dev/null && exec $p -m pip list "
+    "--format json --disable-pip-version-check 2>/dev/null; done; exit 3"
+)
 
 
 @dataclass
@@ -33,13 +41,16 @@ class PackageFacts:
         return pd.DataFrame(self.rows)
 
 
-def _in_container(image: str, script: str, timeout_s: float) -> tuple[int, str]:
+def _in_container(image: str, script: str, timeout_s: float) -> tuple[int, str, float]:
+    """``script`` run by ``sh -c`` as root in a throwaway container of ``image``: its exit
+    code, its stdout and the seconds it all took."""
     from .. import containers
 
+    t0 = time.monotonic()
     with containers.running(image, [script], entrypoint=["sh", "-c"], user="0", detach=True) as ctr:
         info = containers.wait_for_exit(ctr, timeout_s=timeout_s)
         out = ctr.logs(stdout=True, stderr=False).decode("utf-8", "replace")
-    return info.exit_code, out
+    return info.exit_code, out, time.monotonic() - t0
 
 
 def parse_apt_upgradable(text: str) -> list[dict[str, str]]:
@@ -72,9 +83,7 @@ def pending_security_updates(image: str, timeout_s: float = 180) -> PackageFacts
     from the image (the image itself is not changed). Needs the distribution's package
     mirror, not Trivy's database. ``rows`` holds only updates from a ``-security`` suite.
     """
-    t0 = time.monotonic()
-    code, out = _in_container(image, _UPDATES_SCRIPT, timeout_s)
-    secs = time.monotonic() - t0
+    code, out, secs = _in_container(image, _UPDATES_SCRIPT, timeout_s)
     if "SHIPSHAPE-NOAPT" in out:
         return PackageFacts(image, "unavailable", reason="the image has no apt", seconds=secs)
     if code != 0:
@@ -92,13 +101,7 @@ def pending_security_updates(image: str, timeout_s: float = 180) -> PackageFacts
 
 def os_packages(image: str, timeout_s: float = 60) -> PackageFacts:
     """Every dpkg package installed in the image: package, version, installed size (KiB)."""
-    t0 = time.monotonic()
-    code, out = _in_container(
-        image,
-        "command -v dpkg-query >/dev/null || exit 3; "
-        "dpkg-query -W -f '${Package}\\t${Version}\\t${Installed-Size}\\n'",
-        timeout_s,
-    )
+    code, out, secs = _in_container(image, _DPKG_SCRIPT, timeout_s)
     if code != 0:
         return PackageFacts(image, "unavailable", reason="no dpkg in the image")
     rows = []
@@ -106,19 +109,12 @@ def os_packages(image: str, timeout_s: float = 60) -> PackageFacts:
         parts = ln.split("\t")
         if len(parts) == 3:
             rows.append({"package": parts[0], "version": parts[1], "kib": int(parts[2] or 0)})
-    return PackageFacts(image, "ok", rows, seconds=time.monotonic() - t0)
+    return PackageFacts(image, "ok", rows, seconds=secs)
 
 
 def python_packages(image: str, timeout_s: float = 60) -> PackageFacts:
     """``pip list --format json`` inside the image: the Python packages and their versions."""
-    t0 = time.monotonic()
-    code, out = _in_container(
-        image,
-        "for p in python3 python; do command -v $p >/dev/null && exec $p -m pip list "
-        "--format json --disable-pip-version-check 2>/dev/null; done; exit 3",
-        timeout_s,
-    )
-    secs = time.monotonic() - t0
+    code, out, secs = _in_container(image, _PIP_SCRIPT, timeout_s)
     if code != 0:
         return PackageFacts(
             image, "unavailable", reason="no python with pip in the image", seconds=secs

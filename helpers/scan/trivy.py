@@ -131,6 +131,10 @@ def trivy_config(path: str | Path, timeout_s: float = 120) -> ScanResult:
     return _trivy([*args, str(p)], str(p), "trivy config", timeout_s)
 
 
+#: ``trivy image`` of an image on the local engine (never a registry), reported as JSON.
+_LOCAL_IMAGE = ("image", "--image-src", "docker", "--format", "json", "--quiet")
+
+
 def trivy_image(
     image: str, scanners: tuple[str, ...] = ("secret", "misconfig"), timeout_s: float = 300
 ) -> ScanResult:
@@ -141,12 +145,7 @@ def trivy_image(
     """
     file_scanners = [s for s in scanners if s == "secret"]
     args = [
-        "image",
-        "--image-src",
-        "docker",
-        "--format",
-        "json",
-        "--quiet",
+        *_LOCAL_IMAGE,
         "--skip-db-update",
         "--skip-check-update",
         "--offline-scan",
@@ -169,12 +168,7 @@ def trivy_vulns(image: str, timeout_s: float = 600, cache_dir: Path | None = Non
     if not db.available:
         return ScanResult("trivy vuln", image, "unavailable", reason=db.reason)
     args = [
-        "image",
-        "--image-src",
-        "docker",
-        "--format",
-        "json",
-        "--quiet",
+        *_LOCAL_IMAGE,
         "--scanners",
         "vuln",
         "--skip-db-update",

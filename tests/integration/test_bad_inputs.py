@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,13 @@ from helpers import images
 from helpers.checks import find_module
 from helpers.findings import NOT_JUDGED
 from tests.conftest import ROOT, run_leftovers, solution_copy
+from tests.support import helpers_cli
 
 pytestmark = [pytest.mark.docker]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return helpers_cli(*args, timeout=900)
 
 
 def no_traceback(out: subprocess.CompletedProcess[str]) -> None:

@@ -1,15 +1,12 @@
 """Exercise 00 proven both ways, the CLI's exit codes, and an interrupted check."""
 
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
-from helpers import check, engine
+from helpers import check
 from tests.conftest import ROOT, checked
+from tests.support import assert_full_score, helpers_cli, interrupt_check
 
 pytestmark = [pytest.mark.docker]
 
@@ -88,32 +85,21 @@ def test_alternative_answers_score_the_maximum(tmp_path, base_images, resource_c
     (tmp_path / "greet.py").write_text((ROOT / "exercises/00_warmup/greet.py").read_text())
     (tmp_path / "Dockerfile").write_text(dockerfile)
     rep = check("00", path=tmp_path)
-    assert rep.error is None, rep.error
-    assert rep.score == rep.max_score, str(rep)
+    assert_full_score(rep)
     greets = next(r for r in rep.results if r.name == "it prints the greeting")
     assert greets.evidence["replaced"].endswith("greet.py")  # the probe really swapped it
     assert resource_counts() == before
 
 
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "helpers", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def test_cli_exit_codes_and_json(base_images):
-    ok = cli("check", "00", "--path", "solutions/00_warmup", "--json")
+    ok = helpers_cli("check", "00", "--path", "solutions/00_warmup", "--json")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     data = json.loads(ok.stdout)
     assert data["passed"] and data["score"] == data["max_score"]
     assert all("evidence" in r for r in data["results"])
-    bad = cli("check", "00")
+    bad = helpers_cli("check", "00")
     assert bad.returncode == 1 and "hint:" in bad.stdout
-    missing = cli("check", "00", "--path", "no/such/folder")
+    missing = helpers_cli("check", "00", "--path", "no/such/folder")
     assert missing.returncode == 2 and "is not a folder" in missing.stdout
 
 
@@ -125,25 +111,4 @@ def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path
     (tmp_path / "Dockerfile").write_text(
         'FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\nCMD ["python", "greet.py"]\n'
     )
-    before = resource_counts()
-    # restore SIGINT's default in the child: a shell's background job starts with it ignored
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers", "check", "00", "--path", str(tmp_path)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 120
-    seen = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if resource_counts()["containers"] > before["containers"]:
-            seen = True
-            break
-        time.sleep(0.2)
-    assert seen, "the check never started its container"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, out + err
-    assert resource_counts() == before, engine.leftovers()
+    interrupt_check("00", tmp_path, resource_counts, start_within_s=120, stop_within_s=60)

@@ -1,15 +1,11 @@
 """Exercise 02 proven both ways on a real stack, wrong answers, and an interrupted check."""
 
-import signal
-import subprocess
-import sys
-import time
-
 import pytest
 
-from helpers import check, engine
+from helpers import check
 from helpers.checks import ex02_healthcheck as ex
 from tests.conftest import ROOT, checked, failed_items, solution_copy
+from tests.support import assert_fails_exactly, interrupt_check
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -90,14 +86,8 @@ assert PROBE in SOLVED
 def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, failing, hint_word):
     text = edit(SOLVED)
     assert text != SOLVED
-    rep = check("02", path=variant(tmp_path, compose_text=text))
-    assert rep.error is None, rep.error
-    assert failed_items(rep) == failing, str(rep)
-    first = next(r for r in rep.results if r.name in failing)
-    assert hint_word in first.hint, first.hint
-    for r in rep.results:
-        if not r.passed:
-            assert r.hint, f"{r.name} failed without a hint"
+    failed = assert_fails_exactly(check("02", path=variant(tmp_path, compose_text=text)), failing)
+    assert hint_word in failed[0].hint, failed[0].hint
 
 
 def test_broken_compose_file_scores_zero_with_the_reason(tmp_path, docker_client):
@@ -111,28 +101,7 @@ def test_broken_compose_file_scores_zero_with_the_reason(tmp_path, docker_client
 
 def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path):
     """SIGINT once the stack's containers exist: containers, network and images all go."""
-    before = resource_counts()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "helpers", "check", "02", "--path", str(SOLUTION)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        # a shell's background job inherits SIGINT ignored; Ctrl-C must reach the check
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    deadline = time.monotonic() + 180
-    seen = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if resource_counts()["containers"] > before["containers"]:
-            seen = True
-            break
-        time.sleep(0.2)  # poll interval of a deadline-bounded wait
-    assert seen, "the check never started its containers"
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, out + err
-    assert resource_counts() == before, engine.leftovers(run=engine.RUN_ID)
+    interrupt_check("02", SOLUTION, resource_counts, start_within_s=180, stop_within_s=120)
 
 
 # ---------------------------------------------------------------- issue 11: more wrong answers

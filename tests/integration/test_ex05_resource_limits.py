@@ -5,6 +5,7 @@ import pytest
 from helpers import check
 from helpers.checks import ex05_resource_limits as ex
 from tests.conftest import ROOT, checked, failed_items, solution_copy
+from tests.support import assert_fails_exactly, assert_full_score
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -81,14 +82,8 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, edit, fail
                 'MAX_MB = int(os.environ.get("HOG_MAX_MB", "3072"))', "MAX_MB = 8192"
             )
         )
-    rep = check("05", path=dst)
-    assert rep.error is None, rep.error
-    assert failed_items(rep) == failing, str(rep)
-    first = next(r for r in rep.results if r.name in failing)
-    assert hint_word in first.hint, first.hint
-    for r in rep.results:
-        if not r.passed:
-            assert r.hint, f"{r.name} failed without a hint"
+    failed = assert_fails_exactly(check("05", path=dst), failing)
+    assert hint_word in failed[0].hint, failed[0].hint
 
 
 #: Correct answers that differ from the reference solution: each must score the maximum.
@@ -118,5 +113,4 @@ def test_alternative_answers_score_the_maximum(tmp_path, base_images, compose_ya
     solution_copy("05_resource_limits", dst)
     (dst / "compose.yaml").write_text(compose_yaml)
     rep = check("05", path=dst)
-    assert rep.error is None, rep.error
-    assert rep.score == rep.max_score, str(rep)
+    assert_full_score(rep)

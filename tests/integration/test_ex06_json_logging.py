@@ -10,6 +10,7 @@ import pytest
 from helpers import check
 from helpers.checks import ex06_json_logging as ex06
 from tests.conftest import ROOT, checked, run_leftovers, solution_copy
+from tests.support import assert_fails_exactly, assert_full_score
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -154,11 +155,8 @@ ERROR_WITHOUT_TRACEBACK = (
 )
 def test_wrong_answers_fail_exactly_their_items(tmp_path, base_images, edits, failing, hint_has):
     rep = check("06", path=_variant(tmp_path, **edits))
-    assert rep.error is None, rep.error
-    assert {r.name for r in rep.failed()} == failing, str(rep)
-    for r in rep.failed():
-        assert r.hint, f"{r.name} failed without a hint"
-    assert any(hint_has in r.hint for r in rep.failed()), str(rep)
+    failed = assert_fails_exactly(rep, failing)
+    assert any(hint_has in r.hint for r in failed), str(rep)
     assert not run_leftovers()
 
 
@@ -288,6 +286,5 @@ def test_alternative_answers_score_the_maximum(tmp_path, base_images, edits):
             assert edit[0] in p.read_text()
             p.write_text(p.read_text().replace(*edit))
     rep = check("06", path=dest)
-    assert rep.error is None, rep.error
-    assert rep.score == rep.max_score, str(rep)
+    assert_full_score(rep)
     assert not run_leftovers()

@@ -5,6 +5,7 @@ import pytest
 
 from helpers import check
 from tests.conftest import ROOT, checked, solution_copy
+from tests.support import assert_fails_exactly
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -116,12 +117,7 @@ def test_wrong_answers_fail_exactly_their_item(tmp_path, base_images, mutate, fa
     folder = solution_copy("08_ci_gate", tmp_path / "ex08")
     wf = folder / WORKFLOW
     wf.write_text(mutate(wf.read_text()))
-    rep = check("08", path=folder)
-    assert rep.error is None, rep.error
-    assert {r.name for r in rep.results if not r.passed} == failing, str(rep)
-    for r in rep.results:
-        if not r.passed:
-            assert r.hint, f"{r.name} failed without a hint"
+    assert_fails_exactly(check("08", path=folder), failing)
 
 
 def test_size_limit_too_generous_is_caught_by_running_the_step(tmp_path, base_images):

@@ -5,6 +5,7 @@ import pytest
 from helpers import check
 from helpers.checks import ex10_graceful_shutdown as ex
 from tests.conftest import ROOT, checked, failed_items, solution_copy
+from tests.support import assert_fails_exactly, assert_full_score
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -126,14 +127,8 @@ def test_wrong_answers_fail_exactly_their_item(
     (dst / "worker.py").write_text(worker)
     (dst / "Dockerfile").write_text(dockerfile)
     (dst / "start.sh").write_text(START_SH.format(run=""))
-    rep = check("10", path=dst)
-    assert rep.error is None, rep.error
-    assert failed_items(rep) == failing, str(rep)
-    first = next(r for r in rep.results if r.name in failing)
-    assert hint_word in first.hint, first.hint
-    for r in rep.results:
-        if not r.passed:
-            assert r.hint, f"{r.name} failed without a hint"
+    failed = assert_fails_exactly(check("10", path=dst), failing)
+    assert hint_word in failed[0].hint, failed[0].hint
 
 
 #: Correct answers that differ from the reference solution: each must score the maximum.
@@ -207,7 +202,6 @@ def test_alternative_answers_score_the_maximum(tmp_path, base_images, files, doc
         (dst / name).write_text(text)
     (dst / "Dockerfile").write_text(dockerfile)
     rep = check("10", path=dst)
-    assert rep.error is None, rep.error
-    assert rep.score == rep.max_score, str(rep)
+    assert_full_score(rep)
     pid1 = next(r for r in rep.results if r.name == ex.PID1)
     assert ("dumb-init" in dockerfile) == pid1.evidence["pid1"].startswith("dumb-init")

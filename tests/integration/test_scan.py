@@ -1,6 +1,7 @@
 """Real scanners on real images: the gate fails a baked-in secret and an oversized image,
 passes a clean slim one, and says plainly when the vulnerability scan could not run."""
 
+import contextlib
 import json
 import secrets
 import string
@@ -8,7 +9,7 @@ import string
 import pytest
 
 from helpers import gate, images, scan
-from tests.helpers_cli import run_helpers
+from tests.support import helpers_cli
 
 pytestmark = [pytest.mark.docker]
 
@@ -27,29 +28,36 @@ def fake_github_token() -> str:
     return "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
 
 
-@pytest.fixture
-def clean_image(tmp_context, base_images):
+@contextlib.contextmanager
+def built(tmp_context, name: str, dockerfile: str, files: dict[str, str] | None = None):
+    """The image of ``dockerfile`` with ``app.py`` (and ``files``) in its context, removed after."""
     tmp_context.write("app.py", "print('hello')\n")
-    tmp_context.write("Dockerfile", CLEAN)
-    tag = images.temp_tag("scan-clean", tmp_context)
+    for rel, text in (files or {}).items():
+        tmp_context.write(rel, text)
+    tmp_context.write("Dockerfile", dockerfile)
+    tag = images.temp_tag(name, tmp_context)
     images.build(tmp_context, tag, on_event=None, timeout_s=300)
     try:
         yield tag
     finally:
         images.remove(tag)
+
+
+@pytest.fixture
+def clean_image(tmp_context, base_images):
+    with built(tmp_context, "scan-clean", CLEAN) as tag:
+        yield tag
 
 
 @pytest.fixture
 def secret_image(tmp_context, base_images):
-    tmp_context.write("app.py", "print('hello')\n")
-    tmp_context.write("settings.env", f"GITHUB_TOKEN={fake_github_token()}\n")
-    tmp_context.write("Dockerfile", CLEAN.replace("COPY app.py .", "COPY app.py settings.env ./"))
-    tag = images.temp_tag("scan-secret", tmp_context)
-    images.build(tmp_context, tag, on_event=None, timeout_s=300)
-    try:
+    with built(
+        tmp_context,
+        "scan-secret",
+        CLEAN.replace("COPY app.py .", "COPY app.py settings.env ./"),
+        {"settings.env": f"GITHUB_TOKEN={fake_github_token()}\n"},
+    ) as tag:
         yield tag
-    finally:
-        images.remove(tag)
 
 
 @pytest.fixture
@@ -94,34 +102,20 @@ def test_gate_fails_a_baked_in_secret(secret_image, no_vuln_db):
 
 def test_checklist_gate_rejects_a_healthcheck_that_cannot_fail(tmp_context, base_images):
     """The gate and the checklist audit judge a probe by the same rule."""
-    tmp_context.write("app.py", "print('hello')\n")
-    tmp_context.write(
-        "Dockerfile",
-        CLEAN.replace(
-            CLEAN.splitlines()[5],
-            'HEALTHCHECK --interval=10s CMD ["python", "-c", "print(\'ok\')"]',
-        ),
+    trivial = CLEAN.replace(
+        CLEAN.splitlines()[5], 'HEALTHCHECK --interval=10s CMD ["python", "-c", "print(\'ok\')"]'
     )
-    tag = images.temp_tag("scan-trivial-probe", tmp_context)
-    images.build(tmp_context, tag, on_event=None, timeout_s=300)
-    try:
+    with built(tmp_context, "scan-trivial-probe", trivial) as tag:
         row = gate.checklist_gate(tag)
-    finally:
-        images.remove(tag)
     assert row.status == gate.FAIL and "can never fail" in row.reason, row
 
 
 def test_checklist_gate_runs_the_probe_where_the_app_never_started(tmp_context, base_images):
     """A probe no static rule flags, yet it cannot fail: it checks a file the image always has.
     Run in a container of the image whose command serves nothing, it still exits 0."""
-    tmp_context.write("app.py", "print('hello')\n")
-    tmp_context.write("Dockerfile", CLEAN.replace("/tmp/alive", "/app/app.py"))
-    tag = images.temp_tag("scan-blind-probe", tmp_context)
-    images.build(tmp_context, tag, on_event=None, timeout_s=300)
-    try:
+    blind = CLEAN.replace("/tmp/alive", "/app/app.py")
+    with built(tmp_context, "scan-blind-probe", blind) as tag:
         row = gate.checklist_gate(tag)
-    finally:
-        images.remove(tag)
     assert row.status == gate.FAIL and "exited 0 with the app not running" in row.reason, row
     assert row.evidence["probe_without_app"]["exit_code"] == 0
 
@@ -146,7 +140,7 @@ def test_vulnerability_scan_unavailable_is_reported_as_such(clean_image, no_vuln
 
 
 def cli(*args, env_extra=None):
-    return run_helpers("gate", *args, env_extra=env_extra)
+    return helpers_cli("gate", *args, env_extra=env_extra)
 
 
 def test_gate_cli_exit_codes(clean_image, secret_image, no_vuln_db):

@@ -4,7 +4,7 @@ import pytest
 
 from helpers.audit import FAIL, NA, PASS, audit_static, trivial_probe
 from tests.conftest import ROOT
-from tests.helpers_cli import run_helpers
+from tests.support import helpers_cli
 
 FIX = ROOT / "tests" / "fixtures" / "audit"
 
@@ -163,11 +163,11 @@ def test_probe_without_app_breaks_the_service(base_images, test, can_fail):
 
 
 def test_cli_audit_exit_codes():
-    good = run_helpers("audit", str(FIX / "prod_etl"), timeout=60)
+    good = helpers_cli("audit", str(FIX / "prod_etl"), timeout=60)
     assert good.returncode == 0 and "no item fails; n/a (not judged): image_scanned" in good.stdout
-    bad = run_helpers("audit", str(FIX / "flask_naive"), timeout=60)
+    bad = helpers_cli("audit", str(FIX / "flask_naive"), timeout=60)
     assert bad.returncode == 1 and "[DL3002]" in bad.stdout and "hint:" in bad.stdout
-    missing = run_helpers("audit", "no/such/folder", timeout=60)
+    missing = helpers_cli("audit", "no/such/folder", timeout=60)
     assert missing.returncode == 2 and "No Dockerfile" in missing.stderr
 
 

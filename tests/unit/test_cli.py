@@ -1,11 +1,11 @@
 """The CLI without an engine: clear messages and exit code 2, never a traceback."""
 
-from tests.helpers_cli import run_helpers
+from tests.support import helpers_cli
 
 
 def run_cli(*args, env_extra=None):
-    env = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", **(env_extra or {})}
-    return run_helpers(*args, timeout=60, env_extra=env)
+    no_engine = {"DOCKER_HOST": "unix:///nonexistent/docker.sock", **(env_extra or {})}
+    return helpers_cli(*args, timeout=60, env_extra=no_engine)
 
 
 def test_doctor_without_engine_says_how_to_start_one():
