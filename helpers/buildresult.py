@@ -38,6 +38,8 @@ class BuildResult:
     context_bytes: int | None = None
     events: list[BuildEvent] = field(default_factory=list, repr=False)
     stage_images: list[str] = field(default_factory=list)
+    #: the caller's ``stop_when`` ended the build early: ``log`` runs up to there, no image
+    stopped: bool = False
 
 
 def _explain_build_error(msg: str, step: str | None) -> str:

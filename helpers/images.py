@@ -60,6 +60,7 @@ def build(
     on_event: Callable[[BuildEvent], None] | None = _plain_progress,
     kind: str = engine.KIND_TEMP,
     check_package_cache: bool = True,
+    stop_when: Callable[[str | None, str], bool] | None = None,
     **label_extra: str,
 ) -> BuildResult:
     """Build ``path`` with the engine's builder and return the image id and the full log.
@@ -79,6 +80,9 @@ def build(
         kind: the ``io.shipshape.kind`` label.
         check_package_cache: first check that a configured package cache answers
             (:func:`helpers.pkgcache.preflight`).
+        stop_when: called with the current step and each log line; True cancels the build
+            right there (a check that has seen what it needs, e.g. a step that re-runs) and
+            returns a result with ``stopped=True`` and no image. Classic builder only.
 
     Raises:
         FileNotFoundError: no such context folder or Dockerfile.
@@ -122,6 +126,7 @@ def build(
     image_id: str | None = None
     cached = steps = 0
     current_step: str | None = None
+    stopped = False
     try:  # docker-py reads the context (and .dockerignore) here, before any line streams
         stream = api.build(
             path=str(ctx),
@@ -181,6 +186,9 @@ def build(
             events.append(ev)
             if on_event:
                 on_event(ev)
+            if stop_when is not None and stop_when(current_step, text):
+                stopped = True
+                break
     except docker.errors.APIError as exc:
         raise BuildError(
             _explain_build_error(str(exc.explanation or exc), None), "".join(log)
@@ -201,6 +209,18 @@ def build(
         close = getattr(stream, "close", None)
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
+    if stopped:
+        _drop_unfinished_layer("".join(log))
+        return BuildResult(
+            image_id="",
+            tag=None,
+            seconds=time.monotonic() - start,
+            log="".join(log),
+            cached_steps=cached,
+            steps=steps,
+            events=events,
+            stopped=True,
+        )
     if image_id is None:
         raise BuildError(f"Build of {ctx} ended without an image id.", "".join(log), current_step)
     stages = _tag_stage_leftovers(image_id, "".join(log))
@@ -214,6 +234,38 @@ def build(
         steps=steps,
         events=events,
     )
+
+
+def _drop_unfinished_layer(log: str) -> None:
+    """Remove the last layer a build stopped early committed, when nothing else uses it.
+
+    An untagged layer with no children is this build's alone (the engine refuses to remove an
+    image with children, and a tagged one is never touched), so the stop leaves no dangling
+    image behind.
+    """
+    import docker
+
+    from . import waiting
+
+    ids = re.findall(r"^ ---> ([0-9a-f]{12})\s*$", log, re.M)
+    if not ids:
+        return
+    api = engine.client().api
+
+    def removed() -> bool:
+        try:
+            if [t for t in api.inspect_image(ids[-1]).get("RepoTags") or [] if t]:
+                return True  # tagged: not this build's alone, never removed here
+            api.remove_image(ids[-1], noprune=False)
+        except docker.errors.ImageNotFound:
+            return True
+        except docker.errors.APIError as exc:
+            # the cancelled step's container still holds its parent for a moment
+            busy = exc.status_code == 409 and "child images" not in str(exc)
+            return not busy
+        return True
+
+    waiting.holds(removed, timeout_s=15, interval_s=0.2)
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:

@@ -257,6 +257,23 @@ def waste(f: Facts) -> Verdict:
     )
 
 
+def _a_dependency_step_reruns(step: str | None, line: str) -> bool:
+    """A ``RUN ... pip ...`` step of the rebuild has started a container: it was not cached.
+
+    >>> _a_dependency_step_reruns("RUN pip install -r requirements.txt", " ---> Running in 3f")
+    True
+    >>> _a_dependency_step_reruns("RUN pip install -r requirements.txt", " ---> Using cache")
+    False
+    >>> _a_dependency_step_reruns("RUN echo hi", " ---> Running in 3f")
+    False
+    """
+    return bool(step) and _is_dependency_step(step) and "Running in" in line
+
+
+def _is_dependency_step(step: str) -> bool:
+    return step.upper().startswith("RUN") and "pip" in step
+
+
 @RUBRIC.item("dep_cache", N_CACHE, 2, needs=("image",))
 def dep_cache(f: Facts) -> Verdict:
     path = f.path
@@ -269,13 +286,22 @@ def dep_cache(f: Facts) -> Verdict:
         app = ctx / APP
         # unique per check: a change seen before would be served from the layer cache
         app.write_text(app.read_text() + f"\n# a code-only change ({uuid.uuid4().hex})\n")
-        second = images.build(ctx, tag_b, on_event=None, timeout_s=900, exercise=EXERCISE)
+        # the verdict is settled the moment a pip step starts running again: stop there
+        # rather than install every package a second time
+        second = images.build(
+            ctx,
+            tag_b,
+            on_event=None,
+            timeout_s=900,
+            exercise=EXERCISE,
+            stop_when=_a_dependency_step_reruns,
+        )
     finally:
         sc.remove_tag(tag_b)
         sc.remove_tag(tag_a)
         shutil.rmtree(ctx.parent, ignore_errors=True)
     steps = sc.step_cache(second.log)
-    deps = [(s, c) for s, c in steps if s.upper().startswith("RUN") and "pip" in s]
+    deps = [(s, c) for s, c in steps if _is_dependency_step(s)]
     ok = bool(deps) and all(c for _, c in deps)
     if not deps:
         msg = "no RUN step with pip install found"
@@ -291,6 +317,8 @@ def dep_cache(f: Facts) -> Verdict:
             "rebuild_steps": [{"step": s[:100], "cached": c} for s, c in steps],
             "first_build_s": round(first.seconds, 1),
             "rebuild_s": round(second.seconds, 1),
+            # True: stopped at the first dependency step that re-ran (the rest never ran)
+            "rebuild_stopped": second.stopped,
         },
     )
 
