@@ -219,6 +219,13 @@ def test_stop_timing_pid1_without_handler_is_killed(docker_client, base_images):
 
 def test_stop_timing_with_init_is_quick(docker_client, base_images):
     with containers.running("debian:bookworm-slim", ["sleep", "300"], init=True) as ctr:
+        # stop once the init has started its child (and so forwards signals): on a busy engine
+        # a stop sent at once can reach the init before it has set up forwarding
+        waiting.until(
+            lambda: any("sleep" in " ".join(p) for p in ctr.top().get("Processes") or []),
+            timeout_s=30,
+            what="sleep running under the init",
+        )
         res = containers.stop_timed(ctr, grace_s=10)
     assert res.exit_code == 143 and not res.killed
     assert res.seconds < 5
