@@ -137,11 +137,9 @@ def test_hanging_build_is_cancelled_at_its_deadline(
 
     # the engine cancels the step once the client hangs up: its container goes away
     def step_containers() -> list:
-        return [
-            c
-            for c in docker_client.containers.list(all=True)
-            if "sleep 600" in " ".join(c.attrs["Config"]["Cmd"] or [])
-        ]
+        # the low-level list: the high-level one inspects each container, and another
+        # worker's container removed in between would raise NotFound
+        return [c for c in docker_client.api.containers(all=True) if "sleep 600" in c["Command"]]
 
     gone = waiting.holds(lambda: not step_containers(), timeout_s=30, interval_s=0.5)
     assert gone, "the cancelled build left its step container behind"
