@@ -209,30 +209,21 @@ def build(
         close = getattr(stream, "close", None)
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
+    text = "".join(log)
     if stopped:
-        _drop_unfinished_layer("".join(log))
-        return BuildResult(
-            image_id="",
-            tag=None,
-            seconds=time.monotonic() - start,
-            log="".join(log),
-            cached_steps=cached,
-            steps=steps,
-            events=events,
-            stopped=True,
-        )
-    if image_id is None:
-        raise BuildError(f"Build of {ctx} ended without an image id.", "".join(log), current_step)
-    stages = _tag_stage_leftovers(image_id, "".join(log))
+        _drop_unfinished_layer(text)
+    elif image_id is None:
+        raise BuildError(f"Build of {ctx} ended without an image id.", text, current_step)
     return BuildResult(
-        stage_images=stages,
-        image_id=image_id,
-        tag=tag,
+        stage_images=[] if stopped else _tag_stage_leftovers(image_id, text),
+        image_id=image_id or "",
+        tag=None if stopped else tag,
         seconds=time.monotonic() - start,
-        log="".join(log),
+        log=text,
         cached_steps=cached,
         steps=steps,
         events=events,
+        stopped=stopped,
     )
 
 
