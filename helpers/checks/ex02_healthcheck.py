@@ -153,6 +153,7 @@ def becomes_healthy(f: Facts) -> Verdict:
         first_healthy, source = behaviour.first_transition(api, "healthy", start, seen_at)
         secs = (first_healthy or seen_at) - start
         state["healthy"] = True
+        state["healthy_after_s"] = secs
         ev["seconds_to_healthy"] = round(secs, 2)
         ev["measured_from"] = source
         return Verdict(
@@ -262,6 +263,11 @@ def detects_fault(f: Facts) -> Verdict:
     )
 
 
+#: engine timestamps vs. the app's own clock: healthy this much before the warm-up's end is
+#: still read as "after it" (the app starts its warm-up after the container starts)
+EARLY_TOLERANCE_S = 0.2
+
+
 @RUBRIC.item("depends", DEPENDS, 2, needs=("stack",))
 def worker_waits(f: Facts) -> Verdict:
     state = f.stack
@@ -305,6 +311,20 @@ def worker_waits(f: Facts) -> Verdict:
     ev.update(exit_code=info.exit_code, logs=info.logs.strip()[-400:])
     ok_behaviour = info.exit_code == 0 and "answered 200" in info.logs
     ok = ok_behaviour and cond == "service_healthy"
+    early = f.stack.get("healthy_after_s")
+    if ok and early is not None and early < APP_WARMUP_S - EARLY_TOLERANCE_S:
+        # the gate opened before the app was ready: the job only got through because it
+        # happened to start late (a busy machine), which the next run may not repeat
+        ev["healthy_after_s"] = round(early, 2)
+        return Verdict(
+            False,
+            f"condition {cond}, yet Docker called the api healthy {early:.1f} s after it "
+            f"started, before its {APP_WARMUP_S:.0f} s warm-up ended: the job got through "
+            "only because it started late",
+            hint="`service_healthy` is only as good as the probe: make it fail until /health "
+            "answers 200, so the api turns healthy after the warm-up, never before.",
+            evidence=ev,
+        )
     if ok:
         return Verdict(
             True,
