@@ -25,6 +25,10 @@ lab: venv
 ## tests marked ``serial`` (hub, browser, ownership sweep, leak check) run alone, last.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0)) + 1))')
 PYTEST = $(PY) -m pytest -p no:cacheprovider
+## TEST_DURATIONS=0 lists every test's time; TEST_JUNIT_DIR=DIR writes parallel.xml and serial.xml there.
+TEST_DURATIONS ?= 25
+TEST_JUNIT_DIR ?=
+junit = $(if $(TEST_JUNIT_DIR),--junitxml=$(TEST_JUNIT_DIR)/$(1).xml)
 test: venv lint
 	$(PY) -m helpers images --quiet
 	@export SHIPSHAPE_RUN_ID="$${SHIPSHAPE_RUN_ID:-pytest-$$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')}" \
@@ -32,9 +36,9 @@ test: venv lint
 	 echo "[test] parallel phase: $(TEST_WORKERS) workers, run id $$SHIPSHAPE_RUN_ID"; \
 	 $(PYTEST) tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	     --doctest-modules helpers -m "not serial" -n $(TEST_WORKERS) --dist loadscope \
-	     --durations=25; parallel=$$?; \
+	     --durations=$(TEST_DURATIONS) $(call junit,parallel); parallel=$$?; \
 	 echo "[test] serial phase"; \
-	 $(PYTEST) tests -m serial --durations=10; serial=$$?; \
+	 $(PYTEST) tests -m serial --durations=$(TEST_DURATIONS) $(call junit,serial); serial=$$?; \
 	 test $$parallel -eq 0 && test $$serial -eq 0 && rm -rf "$$SHIPSHAPE_SUITE_TMP"
 
 ## Quick: no engine needed
