@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import os
 import time
 from typing import Any
 
@@ -88,14 +90,13 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     newest = max((float(lab.get(CACHE_AT_LABEL, "0") or 0) for _, _, lab in have), default=0.0)
     fresh = time.time() - newest < REFRESH_S
     roles = {lab.get(CACHE_ROLE_LABEL) for _, _, lab in have} if fresh else set()
-    jobs = [("final", image_id)] + [
-        (f"stage{n}", sid) for n, (_, sid) in enumerate(_stage_ids_of(image_id))
-    ]
+    stages = _stage_ids_of(image_id)
+    jobs = [("final", image_id)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stages)]
     for role, parent in jobs:
         if role not in roles:
             _cache_child(parent, exercise, group, role)
             made.append(f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}")
-    for stage_tag, _ in _stage_ids_of(image_id):
+    for stage_tag, _ in stages:
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
     if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
@@ -136,18 +137,51 @@ def cache_entries() -> list[dict[str, Any]]:
 
 
 _HISTORY: dict[str, list[tuple[str, int, bool]]] = {}
+_HISTORY_LOADED = False
+#: Entries of the on-disk history memo kept (newest last); a few KB per cached build.
+HISTORY_MEMO_MAX = 4000
+
+
+def _history_file():
+    return settings.cache_dir() / "image-history.json"
+
+
+def _load_history() -> None:
+    global _HISTORY_LOADED
+    if _HISTORY_LOADED:
+        return
+    _HISTORY_LOADED = True
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        for k, rows in json.loads(_history_file().read_text()).items():
+            _HISTORY.setdefault(k, [(str(a), int(b), bool(c)) for a, b, c in rows])
+
+
+def _save_history() -> None:
+    """Write the memo atomically (a best effort: another process may write it at once)."""
+    items = list(_HISTORY.items())[-HISTORY_MEMO_MAX:]
+    target = _history_file()
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(dict(items)))
+        os.replace(tmp, target)
 
 
 def _history(image_id: str) -> list[tuple[str, int, bool]]:
     """(id, size, is a course-independent tagged ancestor) of each layer under ``image_id``.
 
-    An image id is the hash of its content, so its history never changes: asked once per
-    process (eviction runs after every new cached build, over every entry).
+    An image id is the hash of its content, so its history never changes: it is asked of
+    the engine once and remembered on disk (:func:`_save_history`), because eviction runs
+    after every new cached build, over every entry, and each check is often its own process
+    (the grader, the CLI): asking again cost about 12 ms per cached build, seconds per check.
+    Tags of the course's own repositories (``shipshape-*``: temp, stage, cache) never make a
+    layer a base: they come and go while the cache is made.
     """
+    _load_history()
     if image_id not in _HISTORY:
         rows = []
         for h in engine.client().api.history(image_id):
-            tags = [t for t in (h.get("Tags") or []) if not t.startswith(engine.CACHE_REPO + "/")]
+            tags = [t for t in (h.get("Tags") or []) if not engine._is_course_tag(t)]
             hid = h.get("Id") or ""
             rows.append((hid, int(h.get("Size", 0)), bool(tags) and hid != image_id))
         _HISTORY[image_id] = rows
@@ -171,7 +205,11 @@ def _own_bytes(image_id: str, seen: set[str]) -> int:
 def cache_bytes(entries: list[dict[str, Any]] | None = None) -> int:
     """Approximate disk bytes the layer cache holds (its own layers, bases not counted)."""
     seen: set[str] = set()
-    return sum(_own_bytes(i, seen) for e in (entries or cache_entries()) for i in e["ids"])
+    known = len(_HISTORY)
+    total = sum(_own_bytes(i, seen) for e in (entries or cache_entries()) for i in e["ids"])
+    if len(_HISTORY) > known:
+        _save_history()
+    return total
 
 
 def _drop_entry(entry: dict[str, Any]) -> None:
