@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import engine, settings
 from .buildresult import (
@@ -38,6 +39,10 @@ from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; nam
 from .stages import _tag_stage_leftovers, remove_stage_images
 
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
+#: What the classic builder says when an image it took from the cache was deleted meanwhile.
+ENGINE_RACE_RE = re.compile(
+    r"layer does not exist|failed to get destination image|No such image: sha256:", re.I
+)
 
 
 def _plain_progress(ev: BuildEvent) -> None:
@@ -84,10 +89,52 @@ def build(
             right there (a check that has seen what it needs, e.g. a step that re-runs) and
             returns a result with ``stopped=True`` and no image. Classic builder only.
 
+    A build that loses a cached layer to a removal elsewhere on the engine (the classic
+    builder matched a cached step, then another process's cleanup or cache eviction deleted
+    that image: "layer does not exist") is built once more within the same deadline: the
+    engine's race, not the Dockerfile's fault.
+
     Raises:
         FileNotFoundError: no such context folder or Dockerfile.
         BuildError: the Dockerfile is invalid, a step failed, or the deadline passed.
     """
+    kw: dict[str, Any] = dict(
+        dockerfile=dockerfile, target=target, buildargs=buildargs, labels=labels,
+        nocache=nocache, timeout_s=timeout_s, on_event=on_event, kind=kind,
+        check_package_cache=check_package_cache, stop_when=stop_when,
+    )  # fmt: skip
+    start = time.monotonic()
+    try:
+        return _build_once(path, tag, **kw, **label_extra)
+    except BuildError as exc:
+        left = (timeout_s or settings.default_timeout_s()) - (time.monotonic() - start)
+        if not ENGINE_RACE_RE.search(str(exc)) or left < 5:
+            raise
+        if on_event:
+            on_event(
+                BuildEvent("A cached layer was removed elsewhere meanwhile: building again.\n")
+            )
+    kw.update(timeout_s=left, check_package_cache=False)
+    return _build_once(path, tag, **kw, **label_extra)
+
+
+def _build_once(
+    path: str | Path,
+    tag: str | None = None,
+    *,
+    dockerfile: str | None = None,
+    target: str | None = None,
+    buildargs: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    nocache: bool = False,
+    timeout_s: float | None = None,
+    on_event: Callable[[BuildEvent], None] | None = _plain_progress,
+    kind: str = engine.KIND_TEMP,
+    check_package_cache: bool = True,
+    stop_when: Callable[[str | None, str], bool] | None = None,
+    **label_extra: str,
+) -> BuildResult:
+    """One build; see :func:`build`."""
     import docker
 
     ctx = Path(path)
