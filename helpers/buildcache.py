@@ -19,7 +19,7 @@ import os
 import time
 from typing import Any
 
-from . import engine, settings
+from . import engine, settings, stages
 from .stages import STAGE_REPO
 
 CACHE_GROUP_LABEL = f"{engine.LABEL_PREFIX}.cache.group"
@@ -30,8 +30,14 @@ REFRESH_S = 60.0
 
 
 def _stage_ids_of(image_id: str) -> list[tuple[str, str]]:
-    """(stage tag, image id) of the tagged earlier stages of the build of ``image_id``."""
+    """(stage tag, image id) of the tagged earlier stages of the build of ``image_id``.
+
+    A build in this process recorded them (:data:`helpers.stages.TAGGED`): no listing. Else
+    the stage images are listed (every image on the engine is scanned: slow on a big store).
+    """
     short = image_id.split(":")[-1][:12]
+    if short in stages.TAGGED:
+        return list(stages.TAGGED.pop(short))
     out = []
     # the low-level list: the models' list inspects each image, racing other removals
     for im in engine.client().api.images(name=f"{STAGE_REPO}/*"):
@@ -48,7 +54,7 @@ def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
         {CACHE_GROUP_LABEL: group, CACHE_ROLE_LABEL: role, CACHE_AT_LABEL: f"{time.time():.6f}"}
     )
     text = f"FROM {parent_id}\nLABEL " + " ".join(f'"{k}"="{v}"' for k, v in lab.items()) + "\n"
-    tag = f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
+    tag = _cache_tag(exercise, group, role)
     api = engine.client().api
     new_id = None
     for chunk in api.build(
@@ -63,16 +69,22 @@ def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
     return new_id
 
 
-def _group_images(group: str) -> list[tuple[str, list[str], dict[str, str]]]:
-    """(id, tags, labels) of the cache images of one build (low-level list: no race)."""
-    return [
-        (
-            im["Id"],
-            [t for t in im.get("RepoTags") or [] if t != "<none>:<none>"],
-            im.get("Labels") or {},
-        )
-        for im in engine.client().api.images(filters={"label": [f"{CACHE_GROUP_LABEL}={group}"]})
-    ]
+def _cache_tag(exercise: str, group: str, role: str) -> str:
+    return f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
+
+
+def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[str, float]]:
+    """role -> (id, kept at) of the cache children this build already has, asked by tag (an
+    inspect costs the same on any store; a list by label scans every image)."""
+    import docker
+
+    api, out = engine.client().api, {}
+    for role in roles:
+        with contextlib.suppress(docker.errors.NotFound):
+            im = api.inspect_image(_cache_tag(exercise, group, role))
+            labels = (im.get("Config") or {}).get("Labels") or {}
+            out[role] = (im["Id"], float(labels.get(CACHE_AT_LABEL, "0") or 0))
+    return out
 
 
 def keep_as_cache(image_id: str, exercise: str) -> list[str]:
@@ -86,24 +98,23 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     c = engine.client()
     group = image_id.split(":")[-1][:12]
     made: list[str] = []
-    have = _group_images(group)
-    newest = max((float(lab.get(CACHE_AT_LABEL, "0") or 0) for _, _, lab in have), default=0.0)
+    stage_ids = _stage_ids_of(image_id)
+    jobs = [("final", image_id)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stage_ids)]
+    have = _children(exercise, group, [role for role, _ in jobs])
+    newest = max((at for _, at in have.values()), default=0.0)
     fresh = time.time() - newest < REFRESH_S
-    roles = {lab.get(CACHE_ROLE_LABEL) for _, _, lab in have} if fresh else set()
-    stages = _stage_ids_of(image_id)
-    jobs = [("final", image_id)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stages)]
     for role, parent in jobs:
-        if role not in roles:
+        if not (fresh and role in have):
             _cache_child(parent, exercise, group, role)
-            made.append(f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}")
-    for stage_tag, _ in stages:
+            made.append(_cache_tag(exercise, group, role))
+    for stage_tag, _ in stage_ids:
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
-    if made and have:  # refreshed: the group's older children (now untagged) go, layers stay
-        for iid, tags, _ in _group_images(group):
-            if not tags:
-                with contextlib.suppress(docker.errors.APIError):
-                    c.images.remove(iid, noprune=True)
+    for role, (old_id, _) in have.items():  # refreshed: the older child lost its tag; it goes
+        if _cache_tag(exercise, group, role) in made:
+            with contextlib.suppress(docker.errors.APIError):
+                if not engine.client().api.inspect_image(old_id).get("RepoTags"):
+                    c.images.remove(old_id, noprune=True)  # its layers stay for the new one
     if made:  # nothing new: the bounds hold as they did
         evict_cache(exercise)
     return made

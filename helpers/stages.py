@@ -13,6 +13,9 @@ from . import engine
 
 STAGE_REPO = f"{engine.TAG_PREFIX}stage"
 STEP_IMAGE_RE = re.compile(r"^ ---> ([0-9a-f]{12})\s*$", re.M)
+#: short result id -> (stage tag, stage image id) of the builds this process tagged, read
+#: (once) when the result is kept as layer cache, so no list of every image is needed there.
+TAGGED: dict[str, list[tuple[str, str]]] = {}
 
 
 def _ancestry(image_id: str) -> set[str]:
@@ -38,6 +41,8 @@ def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
     ids = STEP_IMAGE_RE.findall(log)
     keep = _ancestry(image_id)
     side = [i for i in dict.fromkeys(ids) if i not in keep]
+    record = TAGGED.setdefault(image_id.split(":")[-1][:12], [])
+    record.clear()
     if not side:
         return []
     api = engine.client().api
@@ -51,11 +56,13 @@ def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
     tags = []
     for n, short in enumerate(leaves):
         try:
-            if api.inspect_image(short).get("RepoTags"):
+            found = api.inspect_image(short)
+            if found.get("RepoTags"):
                 continue  # tagged by someone: not ours to track
             repo = _stage_repo(image_id)
             api.tag(short, repo, tag=f"stage{n}")
             tags.append(f"{repo}:stage{n}")
+            record.append((f"{repo}:stage{n}", found["Id"]))
         except Exception:
             continue
     return tags
