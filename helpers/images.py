@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -52,6 +53,28 @@ def _plain_progress(ev: BuildEvent) -> None:
         print(ev.text.rstrip(), file=sys.stderr)
 
 
+def _again_after_engine_race(once: Callable[..., BuildResult]) -> Callable[..., BuildResult]:
+    """Build once more, within the same deadline, when the engine lost a cached layer."""
+
+    @functools.wraps(once)
+    def build(path: str | Path, tag: str | None = None, **kw: Any) -> BuildResult:
+        start = time.monotonic()
+        try:
+            return once(path, tag, **kw)
+        except BuildError as exc:
+            spent = time.monotonic() - start
+            left = (kw.get("timeout_s") or settings.default_timeout_s()) - spent
+            if not ENGINE_RACE_RE.search(str(exc)) or left < 5:
+                raise
+            on_event = kw.get("on_event", _plain_progress)
+            if on_event:
+                on_event(BuildEvent("A cached layer was removed elsewhere meanwhile: again.\n"))
+        return once(path, tag, **{**kw, "timeout_s": left, "check_package_cache": False})
+
+    return build
+
+
+@_again_after_engine_race
 def build(
     path: str | Path,
     tag: str | None = None,
@@ -98,43 +121,6 @@ def build(
         FileNotFoundError: no such context folder or Dockerfile.
         BuildError: the Dockerfile is invalid, a step failed, or the deadline passed.
     """
-    kw: dict[str, Any] = dict(
-        dockerfile=dockerfile, target=target, buildargs=buildargs, labels=labels,
-        nocache=nocache, timeout_s=timeout_s, on_event=on_event, kind=kind,
-        check_package_cache=check_package_cache, stop_when=stop_when,
-    )  # fmt: skip
-    start = time.monotonic()
-    try:
-        return _build_once(path, tag, **kw, **label_extra)
-    except BuildError as exc:
-        left = (timeout_s or settings.default_timeout_s()) - (time.monotonic() - start)
-        if not ENGINE_RACE_RE.search(str(exc)) or left < 5:
-            raise
-        if on_event:
-            on_event(
-                BuildEvent("A cached layer was removed elsewhere meanwhile: building again.\n")
-            )
-    kw.update(timeout_s=left, check_package_cache=False)
-    return _build_once(path, tag, **kw, **label_extra)
-
-
-def _build_once(
-    path: str | Path,
-    tag: str | None = None,
-    *,
-    dockerfile: str | None = None,
-    target: str | None = None,
-    buildargs: dict[str, str] | None = None,
-    labels: dict[str, str] | None = None,
-    nocache: bool = False,
-    timeout_s: float | None = None,
-    on_event: Callable[[BuildEvent], None] | None = _plain_progress,
-    kind: str = engine.KIND_TEMP,
-    check_package_cache: bool = True,
-    stop_when: Callable[[str | None, str], bool] | None = None,
-    **label_extra: str,
-) -> BuildResult:
-    """One build; see :func:`build`."""
     import docker
 
     ctx = Path(path)

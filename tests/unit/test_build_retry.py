@@ -2,7 +2,7 @@
 
 Seen in a parallel suite run: the classic builder matched a cached step, another worker's
 cache eviction deleted that image, and the next step failed with "layer does not exist".
-Pure logic: ``_build_once`` is replaced, no engine is reached.
+Pure logic: the decorator wraps a fake build, no engine is reached.
 """
 
 from __future__ import annotations
@@ -29,29 +29,39 @@ def _fake(outcomes, calls):
     return once
 
 
-def test_a_lost_cached_layer_is_built_again_once(monkeypatch):
+def _build(outcomes, calls):
+    return images._again_after_engine_race(_fake(outcomes, calls))
+
+
+def test_build_is_the_retrying_build_with_its_documented_signature():
+    import inspect
+
+    assert "timeout_s" in inspect.signature(images.build).parameters
+    assert "built once more" in (images.build.__doc__ or "")
+    assert images.build.__wrapped__.__name__ == "build"
+
+
+def test_a_lost_cached_layer_is_built_again_once():
     calls: list[dict] = []
-    monkeypatch.setattr(images, "_build_once", _fake([BuildError(RACE), "result"], calls))
     seen = []
-    assert images.build("ctx", "t", timeout_s=100, on_event=seen.append) == "result"
+    build = _build([BuildError(RACE), "result"], calls)
+    assert build("ctx", "t", timeout_s=100, on_event=seen.append) == "result"
     assert len(calls) == 2
     assert calls[1]["timeout_s"] <= 100  # the same deadline, not a fresh one
     assert "removed elsewhere meanwhile" in seen[0].text
 
 
-def test_the_learners_own_build_error_is_not_retried(monkeypatch):
+def test_the_learners_own_build_error_is_not_retried():
     calls: list[dict] = []
     err = BuildError("Build failed at step 'RUN pip install nope': exit code 1")
-    monkeypatch.setattr(images, "_build_once", _fake([err, "never"], calls))
     with pytest.raises(BuildError, match="nope"):
-        images.build("ctx", "t", timeout_s=100, on_event=None)
+        _build([err, "never"], calls)("ctx", "t", timeout_s=100, on_event=None)
     assert len(calls) == 1
 
 
-def test_a_second_race_is_reported_not_retried_forever(monkeypatch):
+def test_a_second_race_is_reported_not_retried_forever():
     calls: list[dict] = []
     outcomes = [BuildError(RACE), BuildError(RACE), "never"]
-    monkeypatch.setattr(images, "_build_once", _fake(outcomes, calls))
     with pytest.raises(BuildError, match="layer does not exist"):
-        images.build("ctx", "t", timeout_s=100, on_event=None)
+        _build(outcomes, calls)("ctx", "t", timeout_s=100, on_event=None)
     assert len(calls) == 2
