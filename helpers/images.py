@@ -64,11 +64,15 @@ def _again_after_engine_race(once: Callable[..., BuildResult]) -> Callable[..., 
         except BuildError as exc:
             spent = time.monotonic() - start
             left = (kw.get("timeout_s") or settings.default_timeout_s()) - spent
-            if not ENGINE_RACE_RE.search(str(exc)) or left < 5:
+            # a failed RUN quotes its own command, which could say anything: never retried
+            own_step = "returned a non-zero code" in str(exc)
+            if own_step or not ENGINE_RACE_RE.search(str(exc)) or left < 5:
                 raise
             on_event = kw.get("on_event", _plain_progress)
             if on_event:
-                on_event(BuildEvent("A cached layer was removed elsewhere meanwhile: again.\n"))
+                on_event(
+                    BuildEvent("A cached layer was removed elsewhere meanwhile: building again.\n")
+                )
         return once(path, tag, **{**kw, "timeout_s": left, "check_package_cache": False})
 
     return build

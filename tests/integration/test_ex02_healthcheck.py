@@ -134,11 +134,29 @@ SWALLOWED = (
             {ex.FAULT, ex.DEPENDS},
             ("APP_WARMUP_S=0", "never fail"),
         ),
+        # a probe that can never fail, and a job that gets through only because it starts
+        # late (what a busy machine does by chance; here a sleep does it every time): the
+        # api was "healthy" long before its warm-up ended, so the gate proved nothing. The
+        # 6 s interval makes the fault item stop before it breaks the api, so the late job
+        # really finds it ready.
+        (
+            lambda s: (
+                s.replace(PROBE, '["CMD", "true"]')
+                .replace("interval: 3s ", "interval: 6s ")
+                .replace(
+                    "    build: ./worker\n",
+                    '    build: ./worker\n    command: ["sh", "-c", "sleep 6 && exec python report.py"]\n',
+                )
+            ),
+            {ex.FAULT, ex.DEPENDS},
+            ("before its 3 s warm-up ended", "only as good as the probe"),
+        ),
     ],
     ids=[
         "probe-or-exit-0",
         "start-period-not-longer-than-warmup+interval-6s",
         "warm-up-shortened+cmd-true",
+        "cmd-true+job-starts-late",
     ],
 )
 def test_more_wrong_answers_fail_exactly_their_items(

@@ -59,6 +59,17 @@ def test_the_learners_own_build_error_is_not_retried():
     assert len(calls) == 1
 
 
+def test_a_failed_run_step_that_quotes_the_words_is_not_retried():
+    calls: list[dict] = []
+    err = BuildError(
+        "Build failed at step 'RUN echo layer does not exist && false': The command "
+        "'/bin/sh -c echo layer does not exist && false' returned a non-zero code: 1"
+    )
+    with pytest.raises(BuildError):
+        _build([err, "never"], calls)("ctx", "t", timeout_s=100, on_event=None)
+    assert len(calls) == 1
+
+
 def test_a_second_race_is_reported_not_retried_forever():
     calls: list[dict] = []
     outcomes = [BuildError(RACE), BuildError(RACE), "never"]
