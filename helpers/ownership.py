@@ -18,7 +18,7 @@ import os
 import socket
 from typing import Any
 
-from . import engine
+from . import engine, settings
 
 
 def alive(pid: int) -> bool:
@@ -38,8 +38,12 @@ def _dead_owner(labels: dict[str, str] | None, host: str) -> bool:
     return h == host and pid.isdigit() and int(pid) != os.getpid() and not alive(int(pid))
 
 
-def sweep_dead_runs() -> dict[str, int]:
+def sweep_dead_runs(images_every_s: float = 0) -> dict[str, int]:
     """Remove temp containers, networks, volumes and images whose owning process is gone.
+
+    Args:
+        images_every_s: sweep images only when no sweep on this host did in this many
+            seconds (0: always).
 
     Returns:
         How many of each kind were removed. Already-gone resources are not an error.
@@ -72,6 +76,8 @@ def sweep_dead_runs() -> dict[str, int]:
     for vol in c.volumes.list(filters=flt):
         if _dead_owner(vol.attrs.get("Labels"), host):
             drop("volumes", vol.remove, force=True)
+    if not settings.due("sweep-images", images_every_s):  # a list scans every image
+        return counts
     for row in c.api.images(filters=flt):
         tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
         course_tags = tags and all(t.startswith(engine.TAG_PREFIX) for t in tags)

@@ -74,13 +74,27 @@ def _stage_repo(image_id: str) -> str:
 
 
 def remove_stage_images(image_id: str) -> None:
-    """Remove the tagged earlier-stage images of the build that produced ``image_id``."""
+    """Remove the tagged earlier-stage images of the build that produced ``image_id``.
+
+    A build in this process recorded them (:data:`TAGGED`): removed by tag, no listing. Else
+    the stage images are listed (every image on the engine is scanned: slow on a big store).
+    """
     c = engine.client()
     short = image_id.split(":")[-1][:12]
-    for im in engine.list_images(name=f"{STAGE_REPO}/*"):
-        if not any(t.split(":")[0].endswith(f"-{short}") for t in im.tags):
+    if short in TAGGED:
+        for tag, _ in TAGGED.pop(short):
+            try:
+                c.images.remove(tag, force=True)
+            except Exception:
+                continue
+        return
+    for row in engine.image_rows():
+        if not any(
+            t.startswith(f"{STAGE_REPO}/") and t.split(":")[0].endswith(f"-{short}")
+            for t in engine._tags(row)
+        ):
             continue
         try:
-            c.images.remove(im.id, force=True)
+            c.images.remove(row["Id"], force=True)
         except Exception:
             continue

@@ -59,6 +59,9 @@ def default_path(mod: ModuleType, where: str = "exercises") -> Path:
 
 
 OVERLAY = "OVERLAY"
+#: A check sweeps dead runs' images at most this often per host (a list of images scans
+#: the whole store; containers, networks and volumes are swept every time).
+SWEEP_IMAGES_EVERY_S = 120.0
 
 
 @contextlib.contextmanager
@@ -102,7 +105,7 @@ def check(exercise: str | int, path: str | Path | None = None) -> Report:
             raise CheckCannotRun(f"{folder} is not a folder: pass path= the exercise folder.")
         engine.client()
         with contextlib.suppress(Exception):  # tidying others' leftovers never stops a check
-            ownership.sweep_dead_runs()
+            ownership.sweep_dead_runs(images_every_s=SWEEP_IMAGES_EVERY_S)
         with materialized(folder) as real:
             report = rubric.run(real)
     except (CheckCannotRun, engine.EngineUnavailable) as exc:

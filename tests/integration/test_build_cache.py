@@ -70,6 +70,7 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
 
 def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch):
     monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_KEEP", "2")
+    monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_EVICT_EVERY_S", "0")  # bounds after every build
     tag = images.temp_tag("ex97", tmp_context)
     groups = []
     for n in range(3):
@@ -81,7 +82,7 @@ def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch
     engine.clean(run=engine.RUN_ID)  # plain clean keeps the cache
     assert [e["group"] for e in buildcache.cache_entries() if e["exercise"] == EX] == kept
     # clean --all would remove it (asked without removing anything of other runs)
-    ids = {im.id for im in engine.removable_images(include_cache=True, run=engine.RUN_ID)}
+    ids = {row["Id"] for row in engine.removable_images(include_cache=True, run=engine.RUN_ID)}
     assert {i for e in buildcache.cache_entries() if e["exercise"] == EX for i in e["ids"]} <= ids
 
 

@@ -257,7 +257,7 @@ def test_clean_never_touches_a_learners_image(docker_client, tmp_context):
         assert docker_client.images.get("learner/own-image:1")
         assert docker_client.containers.get(learner_ctr.id)
         removable = engine.removable_images(include_base=True)
-        tags = {t for im in removable for t in im.tags}
+        tags = {t for row in removable for t in row.get("RepoTags") or []}
         assert "learner/own-image:1" not in tags
     finally:
         learner_ctr.remove(force=True)
