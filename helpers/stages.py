@@ -57,9 +57,14 @@ def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:
     for n, short in enumerate(leaves):
         try:
             found = api.inspect_image(short)
+            repo = _stage_repo(image_id)
+            ours = [t for t in found.get("RepoTags") or [] if t.startswith(f"{repo}:")]
+            if ours:  # the same build again (same result): its stage is tagged already
+                tags += ours
+                record += [(t, found["Id"]) for t in ours]
+                continue
             if found.get("RepoTags"):
                 continue  # tagged by someone: not ours to track
-            repo = _stage_repo(image_id)
             api.tag(short, repo, tag=f"stage{n}")
             tags.append(f"{repo}:stage{n}")
             record.append((f"{repo}:stage{n}", found["Id"]))

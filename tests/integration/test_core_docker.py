@@ -76,6 +76,25 @@ def test_multi_stage_build_leaves_no_stage_images(tmp_context, docker_client, ba
     assert not docker_client.images.list(name=res.stage_images[0].split(":")[0])
 
 
+def test_identical_multi_stage_rebuild_still_removes_its_stage(
+    tmp_context, docker_client, base_images
+):
+    """Built twice (the benchmark's reps): the second build's stage is already tagged, and
+    removing the result by its build record (no image list) still removes that tag."""
+    tmp_context.write(
+        "Dockerfile",
+        "FROM debian:bookworm-slim AS builder\nRUN echo twice > /artifact\n"
+        "FROM debian:bookworm-slim\nCOPY --from=builder /artifact /artifact\n",
+    )
+    first = images.build(tmp_context, "shipshape-test/stages-twice:1", on_event=None)
+    again = images.build(tmp_context, "shipshape-test/stages-twice:1", on_event=None)
+    assert again.image_id == first.image_id
+    assert again.stage_images == first.stage_images and len(again.stage_images) == 1
+    docker_client.images.remove("shipshape-test/stages-twice:1")
+    images.remove_stage_images(again.image_id)
+    assert not docker_client.images.list(name=again.stage_images[0].split(":")[0])
+
+
 def test_remove_keeps_another_tag_of_the_same_image(tmp_context, docker_client, base_images):
     tmp_context.write("Dockerfile", "FROM debian:bookworm-slim\nLABEL twin=yes\n")
     a = images.build(tmp_context, "shipshape-test/twin:a", on_event=None)

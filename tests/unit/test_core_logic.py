@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import tarfile
 
 import pytest
@@ -122,3 +123,16 @@ def test_build_cache_settings(monkeypatch):
     assert not settings.build_cache_enabled()
     monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_KEEP", "0")
     assert settings.build_cache_keep() == 1  # never below one
+
+
+def test_due_runs_a_chore_once_per_interval(tmp_path, monkeypatch):
+    from helpers import settings
+
+    monkeypatch.setenv("SHIPSHAPE_CACHE", str(tmp_path))
+    assert settings.due("chore", 60)  # never ran: due, and noted
+    assert not settings.due("chore", 60)  # ran just now
+    assert settings.due("other", 60)  # another chore has its own stamp
+    assert settings.due("chore", 0)  # 0: always due
+    stamp = tmp_path / "chore.stamp"
+    os.utime(stamp, (stamp.stat().st_atime, stamp.stat().st_mtime - 61))
+    assert settings.due("chore", 60)  # the interval passed
