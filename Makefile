@@ -22,10 +22,11 @@ lab: venv
 ## The whole suite: base images, unit tests, engine tests, every check both ways, every notebook.
 ## Most of it waits on containers, so it runs in TEST_WORKERS processes (pytest-xdist; one
 ## exercise or one notebook per worker at a time, each worker with its own run id); then the
-## tests marked ``serial`` (hub, browser, ownership sweep, leak check) run alone, last.
+## tests marked ``serial``: the hub and the browser test side by side (neither sweeps the
+## host engine's runs), then the ownership sweep and the leak check alone, last.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0)) + 1))')
 PYTEST = $(PY) -m pytest -p no:cacheprovider
-## TEST_DURATIONS=0 lists every test's time; TEST_JUNIT_DIR=DIR writes parallel.xml and serial.xml there.
+## TEST_DURATIONS=0 lists every test's time; TEST_JUNIT_DIR=DIR writes parallel.xml, serial.xml and alone.xml there.
 TEST_DURATIONS ?= 25
 TEST_JUNIT_DIR ?=
 junit = $(if $(TEST_JUNIT_DIR),--junitxml=$(TEST_JUNIT_DIR)/$(1).xml)
@@ -37,9 +38,13 @@ test: venv lint
 	 $(PYTEST) tests notebooks --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	     --doctest-modules helpers -m "not serial" -n $(TEST_WORKERS) --dist loadscope \
 	     --durations=$(TEST_DURATIONS) $(call junit,parallel); parallel=$$?; \
-	 echo "[test] serial phase"; \
-	 $(PYTEST) tests -m serial --durations=$(TEST_DURATIONS) $(call junit,serial); serial=$$?; \
-	 test $$parallel -eq 0 && test $$serial -eq 0 && rm -rf "$$SHIPSHAPE_SUITE_TMP"
+	 echo "[test] serial phase: the hub and the browser test side by side"; \
+	 $(PYTEST) tests -m "serial and (hub or ui)" -n 2 --dist loadfile \
+	     --durations=$(TEST_DURATIONS) $(call junit,serial); serial=$$?; \
+	 echo "[test] serial phase: the ownership sweep, then the leak check, alone"; \
+	 $(PYTEST) tests -m "serial and not hub and not ui" \
+	     --durations=$(TEST_DURATIONS) $(call junit,alone); alone=$$?; \
+	 test $$parallel -eq 0 && test $$serial -eq 0 && test $$alone -eq 0 && rm -rf "$$SHIPSHAPE_SUITE_TMP"
 
 ## Quick: no engine needed
 test-unit: venv

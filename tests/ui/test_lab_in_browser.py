@@ -171,6 +171,9 @@ STATE_JS = f"""(path) => {{
 }}"""
 
 
+RUN_ALL_TRIES = 18
+
+
 def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: float) -> dict:
     """Open ``notebook``, wait for an idle kernel, Run All on that panel, wait until every cell ran."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -185,9 +188,11 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
         polling=500,
     )
     # Activate that panel, wait until its context and session are ready, and re-issue Run All
-    # until a cell is running or has run (a Run All issued too early runs nothing).
+    # until a cell is running or has run (a Run All issued too early runs nothing). Each try
+    # waits 10 s for a sign: a Run All that took starts a cell within a second or two, and a
+    # lost one is re-issued soon (a 60 s wait here left the browser idle for a minute).
     started = False
-    for _ in range(3):
+    for _ in range(RUN_ALL_TRIES):
         page.evaluate(
             f"""async (path) => {{
               const app = window.jupyterapp, nb = ({PANEL_JS})(path);
@@ -202,7 +207,7 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
                 f"(path) => {{ const s = ({STATE_JS})(path); return s && (s.executed > 0 || "
                 "s.running > 0 || s.errors.length > 0); }",
                 arg=path,
-                timeout=60_000,
+                timeout=10_000,
                 polling=250,
             )
             started = True
@@ -211,7 +216,7 @@ def open_and_run_all(page, base: str, token: str, notebook: str, timeout_s: floa
             continue
     if not started:
         state = page.evaluate(STATE_JS, path)
-        pytest.fail(f"{notebook}: Run All started nothing (3 tries): {state}")
+        pytest.fail(f"{notebook}: Run All started nothing ({RUN_ALL_TRIES} tries): {state}")
 
     try:
         page.wait_for_function(
