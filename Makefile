@@ -24,7 +24,7 @@ lab: venv
 ## exercise or one notebook per worker at a time, each worker with its own run id); then the
 ## tests marked ``serial``: the hub and the browser test side by side (neither sweeps the
 ## host engine's runs), then the ownership sweep and the leak check alone, last.
-TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0)) + 2))')
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0)) + 1))')
 PYTEST = $(PY) -m pytest -p no:cacheprovider
 ## TEST_DURATIONS=0 lists every test's time; TEST_JUNIT_DIR=DIR writes parallel.xml, serial.xml and alone.xml there.
 TEST_DURATIONS ?= 25

@@ -42,7 +42,9 @@ from .stages import _tag_stage_leftovers, remove_stage_images
 STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 #: What the classic builder says when an image it took from the cache was deleted meanwhile.
 ENGINE_RACE_RE = re.compile(
-    r"layer does not exist|failed to get destination image|No such image: sha256:", re.I
+    r"layer does not exist|failed to get destination image|No such image: sha256:"
+    r'|unable to find image "sha256:',
+    re.I,
 )
 
 

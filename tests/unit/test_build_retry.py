@@ -51,6 +51,18 @@ def test_a_lost_cached_layer_is_built_again_once():
     assert "removed elsewhere meanwhile" in seen[0].text
 
 
+def test_a_cached_step_image_removed_before_its_use_is_built_again():
+    """Seen with 4 workers: a --no-cache build elsewhere made the newest 'WORKDIR /app' image,
+    the builder matched it, and that build's cleanup removed it before the step used it."""
+    calls: list[dict] = []
+    err = BuildError(
+        "Build failed at step 'WORKDIR /app': unable to find image "
+        '"sha256:b62f0c97d2ef0699fd15153d6fb15866c5a773fdca662c3fb2612a2f9035d9a8"'
+    )
+    assert _build([err, "result"], calls)("ctx", "t", timeout_s=100, on_event=None) == "result"
+    assert len(calls) == 2
+
+
 def test_the_learners_own_build_error_is_not_retried():
     calls: list[dict] = []
     err = BuildError("Build failed at step 'RUN pip install nope': exit code 1")
