@@ -16,7 +16,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import time
 from typing import Any
 
@@ -87,42 +86,19 @@ def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[st
     return out
 
 
-#: The build's own LABEL steps that differ from one process to the next (the labels sort
-#: last, so they are the final steps): the cache keeps the image below them.
-RUN_LABEL_STEP = re.compile(
-    rf"LABEL ({re.escape(engine.OWNER_LABEL)}|{re.escape(engine.RUN_LABEL)})="
-)
-
-
-def content_parent(image_id: str) -> str:
-    """The image below the build's per-process LABEL steps (``owner``, ``run``): what any
-    process building the same files gets, so the cache keeps one entry per content, not one
-    per check, and the store does not fill with label-only images of finished runs."""
-    for row in engine.client().api.history(image_id):  # newest first
-        hid = row.get("Id") or ""
-        if not hid.startswith("sha256:"):
-            break  # not built here: keep the result itself
-        if not RUN_LABEL_STEP.search(row.get("CreatedBy") or ""):
-            return hid
-    return image_id
-
-
 def keep_as_cache(image_id: str, exercise: str) -> list[str]:
-    """Keep ``image_id``'s content (and its build's earlier stages) as layer cache.
+    """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
 
-    The cache child hangs below the per-process label steps (:func:`content_parent`), so a
-    later check of the same files, in any process, finds every step up to them cached.
-    Returns the cache tags made (empty when this content is cached already). The stage tags
+    Returns the cache tags made (empty when this build is cached already). The stage tags
     of the build are moved under the cache, so removing the result leaves no stage leftovers.
     """
     import docker
 
     c = engine.client()
-    content = content_parent(image_id)
-    group = content.split(":")[-1][:12]
+    group = image_id.split(":")[-1][:12]
     made: list[str] = []
     stage_ids = _stage_ids_of(image_id)
-    jobs = [("final", content)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stage_ids)]
+    jobs = [("final", image_id)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stage_ids)]
     have = _children(exercise, group, [role for role, _ in jobs])
     newest = max((at for _, at in have.values()), default=0.0)
     fresh = time.time() - newest < REFRESH_S
@@ -133,7 +109,7 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     for stage_tag, _ in stage_ids:
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
-    stages.TAGGED[image_id.split(":")[-1][:12]] = []  # none left to remove
+    stages.TAGGED[group] = []  # none left to remove
     for role, (old_id, _) in have.items():  # refreshed: the older child lost its tag; it goes
         if _cache_tag(exercise, group, role) in made:
             with contextlib.suppress(docker.errors.APIError):
