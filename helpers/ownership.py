@@ -2,7 +2,9 @@
 
 Every resource the helpers create carries :data:`helpers.engine.OWNER_LABEL` (``host:pid``).
 A notebook kernel killed with ``kill -9`` never runs its cleanup; the next ``check()`` on the
-same host finds resources whose owning process no longer exists and removes them. Resources
+same host finds resources whose owning process no longer exists and removes them (images at
+most every :data:`helpers.checks.SWEEP_IMAGES_EVERY_S` seconds per host: listing images
+scans the engine's whole store). Resources
 of live processes, of other hosts (another JupyterHub user's container), and anything
 without the label (a learner's own things, base images) are never touched.
 
