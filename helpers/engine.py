@@ -201,24 +201,6 @@ def _is_stage_tag(tag: str, run: str | None = None) -> bool:
     return tag.startswith(prefix)
 
 
-def list_images(name: str | None = None, filters: dict[str, Any] | None = None) -> list[Any]:
-    """``images.list`` that tolerates an image removed while it is listed.
-
-    docker-py lists ids, then inspects each; another process removing one in between (a
-    check tidying its cache, ``clean`` elsewhere) must not turn into ``ImageNotFound``.
-    """
-    import docker
-
-    c = client()
-    out = []
-    for row in c.api.images(name=name, filters=filters):
-        try:
-            out.append(c.images.get(row["Id"]))
-        except docker.errors.ImageNotFound:
-            continue  # gone meanwhile: nothing to list
-    return out
-
-
 def removable_images(
     include_base: bool = False, run: str | None = None, include_cache: bool | None = None
 ) -> list[dict[str, Any]]:
