@@ -166,6 +166,8 @@ def build(
     cached = steps = 0
     current_step: str | None = None
     stopped = False
+    ended = False  # the engine ended the build itself (done, or a step failed)
+    at_last_step = False  # the step that carries this process's labels has begun
     try:  # docker-py reads the context (and .dockerignore) here, before any line streams
         stream = api.build(
             path=str(ctx),
@@ -205,6 +207,7 @@ def build(
                 events.append(ev)
                 if on_event:
                     on_event(ev)
+                ended = True
                 raise BuildError(
                     _explain_build_error(msg, current_step), "".join(log), current_step
                 )
@@ -219,6 +222,7 @@ def build(
             if m:
                 steps += 1
                 current_step = m.group(3)
+                at_last_step = m.group(1) == m.group(2)
                 ev = BuildEvent(text, int(m.group(1)), int(m.group(2)))
             elif "Using cache" in text:
                 cached += 1
@@ -228,7 +232,10 @@ def build(
             if stop_when is not None and stop_when(current_step, text):
                 stopped = True
                 break
+        else:
+            ended = True
     except docker.errors.APIError as exc:
+        ended = True
         raise BuildError(
             _explain_build_error(str(exc.explanation or exc), None), "".join(log)
         ) from None
@@ -248,6 +255,8 @@ def build(
         close = getattr(stream, "close", None)
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
+        if at_last_step and not ended:  # Ctrl-C, a deadline, a stop in the last step: the
+            _forget_cancelled_build()  # engine may still commit it, untagged: remove it
     text = "".join(log)
     if stopped:
         _drop_unfinished_layer(text)
@@ -264,6 +273,39 @@ def build(
         events=events,
         stopped=stopped,
     )
+
+
+def _forget_cancelled_build(settle_s: float = 20.0) -> None:
+    """After a build ended early (Ctrl-C, its deadline, a stop): remove what it still made.
+
+    The engine finishes the step it is in after the client goes away (it checks for the
+    cancel between steps). When that step is the last one, the LABEL step the engine adds for
+    this process's labels, it commits an image and never tags it: an untagged image of this run that nothing else would remove. Wait (at
+    most ``settle_s``) until the builder's step container of this process is gone, then remove
+    this process's untagged, childless images (``dangling``: an image with children or a
+    tag is never touched, so no other build's layers go). Best effort: never raises.
+    """
+    import docker
+
+    from . import waiting
+
+    with contextlib.suppress(Exception):
+        api = engine.client().api
+        mine = {"label": [f"{engine.OWNER_LABEL}={engine.owner()}"]}
+
+        def builder_done() -> bool:
+            # the builder creates its step containers from an image id and never starts a
+            # LABEL step's; the helpers' own containers run a named image
+            return not [
+                c
+                for c in api.containers(all=True, filters={**mine, "status": "created"})
+                if str(c.get("Image", "")).startswith("sha256:")
+            ]
+
+        waiting.holds(builder_done, timeout_s=settle_s, interval_s=0.1)
+        for row in api.images(filters={**mine, "dangling": True}):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_image(row["Id"])
 
 
 def _drop_unfinished_layer(log: str) -> None:

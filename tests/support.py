@@ -55,11 +55,27 @@ def interrupt_check(
     *,
     start_within_s: float,
     stop_within_s: float,
+    during: str = "run",
 ) -> None:
-    """Ctrl-C (SIGINT) once ``check`` of ``folder`` has a container of this run: the CLI
-    exits 130 and every resource of this run it made is gone."""
+    """Ctrl-C (SIGINT) in the middle of ``check`` of ``folder``: the CLI exits 130 and every
+    resource of this run it made is gone.
+
+    ``during="run"``: once a container of the check runs. ``during="build"``: once the
+    builder has created the step that carries the run's labels (the build's last step, a
+    container created from an image id and never started): the engine still commits that
+    step after the client has gone, and the image must not be left behind untagged.
+    """
     from helpers import engine
 
+    api = engine.client().api
+    flt = {"label": [f"{engine.RUN_LABEL}={engine.RUN_ID}"]}
+    # the builder's step container lives for milliseconds: wait for its "create" event,
+    # subscribed before the check starts, rather than poll for it
+    events = (
+        api.events(decode=True, filters={**flt, "type": "container", "event": "create"})
+        if during == "build"
+        else None
+    )
     before = resource_counts()
     proc = subprocess.Popen(
         [sys.executable, "-m", "helpers", "check", exercise, "--path", str(folder)],
@@ -70,14 +86,33 @@ def interrupt_check(
         # a shell's background job inherits SIGINT ignored; Ctrl-C must reach the check
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + start_within_s
     seen = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if resource_counts()["containers"] > before["containers"]:
-            seen = True
-            break
-        time.sleep(0.2)  # poll interval of a deadline-bounded wait
-    assert seen, f"the check of {exercise} never started a container"
+    if events is not None:
+        import threading
+
+        # the event stream blocks: a timer closes it at the deadline
+        timer = threading.Timer(start_within_s, events.close)
+        timer.start()
+        try:
+            for ev in events:
+                image = str((ev.get("Actor") or {}).get("Attributes", {}).get("image", ""))
+                if image.startswith("sha256:"):  # the builder's, not the check's container
+                    seen = True
+                    break
+        except Exception:  # closed at the deadline
+            pass
+        finally:
+            timer.cancel()
+            events.close()
+    else:
+        deadline = time.monotonic() + start_within_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            rows = api.containers(all=True, filters=flt)  # cheap: no image list per poll
+            if any(r.get("State") == "running" for r in rows):
+                seen = True
+                break
+            time.sleep(0.1)  # poll interval of a deadline-bounded wait
+    assert seen, f"the check of {exercise} never reached its {during} step"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=stop_within_s)
     assert proc.returncode == 130, out + err

@@ -112,3 +112,17 @@ def test_interrupted_check_leaves_nothing(base_images, resource_counts, tmp_path
         'FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\nCMD ["python", "greet.py"]\n'
     )
     interrupt_check("00", tmp_path, resource_counts, start_within_s=120, stop_within_s=60)
+
+
+def test_interrupted_build_leaves_nothing(base_images, resource_counts, tmp_path):
+    """Ctrl-C in the build's last step (the LABEL step the engine adds for the run's
+    labels): the engine still commits it after the client has gone, untagged; the check's
+    cleanup waits for that commit and removes the image (before: an untagged image of the
+    run was left behind, intermittently, depending on when the signal landed)."""
+    (tmp_path / "greet.py").write_text(f"print('hello from shipshape')  # {tmp_path.name}\n")
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.11-slim\nWORKDIR /app\nCOPY greet.py .\nCMD ["python", "greet.py"]\n'
+    )
+    interrupt_check(
+        "00", tmp_path, resource_counts, start_within_s=120, stop_within_s=60, during="build"
+    )
