@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, settings
+from .buildcancel import drop_unfinished_layer, forget_cancelled_build
 from .buildresult import (
     BuildError,
     BuildEvent,
@@ -256,10 +257,10 @@ def build(
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
         if at_last_step and not ended:  # Ctrl-C, a deadline, a stop in the last step: the
-            _forget_cancelled_build()  # engine may still commit it, untagged: remove it
+            forget_cancelled_build()  # engine may still commit it, untagged: remove it
     text = "".join(log)
     if stopped:
-        _drop_unfinished_layer(text)
+        drop_unfinished_layer(text)
     elif image_id is None:
         raise BuildError(f"Build of {ctx} ended without an image id.", text, current_step)
     return BuildResult(
@@ -273,71 +274,6 @@ def build(
         events=events,
         stopped=stopped,
     )
-
-
-def _forget_cancelled_build(settle_s: float = 20.0) -> None:
-    """After a build ended early (Ctrl-C, its deadline, a stop): remove what it still made.
-
-    The engine finishes the step it is in after the client goes away (it checks for the
-    cancel between steps). When that step is the last one, the LABEL step the engine adds for
-    this process's labels, it commits an image and never tags it: an untagged image of this run that nothing else would remove. Wait (at
-    most ``settle_s``) until the builder's step container of this process is gone, then remove
-    this process's untagged, childless images (``dangling``: an image with children or a
-    tag is never touched, so no other build's layers go). Best effort: never raises.
-    """
-    import docker
-
-    from . import waiting
-
-    with contextlib.suppress(Exception):
-        api = engine.client().api
-        mine = {"label": [f"{engine.OWNER_LABEL}={engine.owner()}"]}
-
-        def builder_done() -> bool:
-            # the builder creates its step containers from an image id and never starts a
-            # LABEL step's; the helpers' own containers run a named image
-            return not [
-                c
-                for c in api.containers(all=True, filters={**mine, "status": "created"})
-                if str(c.get("Image", "")).startswith("sha256:")
-            ]
-
-        waiting.holds(builder_done, timeout_s=settle_s, interval_s=0.1)
-        for row in api.images(filters={**mine, "dangling": True}):
-            with contextlib.suppress(docker.errors.APIError):
-                api.remove_image(row["Id"])
-
-
-def _drop_unfinished_layer(log: str) -> None:
-    """Remove the last layer a build stopped early committed, when nothing else uses it.
-
-    An untagged layer with no children is this build's alone (the engine refuses to remove an
-    image with children, and a tagged one is never touched), so the stop leaves no dangling
-    image behind.
-    """
-    import docker
-
-    from . import waiting
-
-    ids = re.findall(r"^ ---> ([0-9a-f]{12})\s*$", log, re.M)
-    if not ids:
-        return
-    api = engine.client().api
-
-    def removed() -> bool:
-        try:
-            if [t for t in api.inspect_image(ids[-1]).get("RepoTags") or [] if t]:
-                return True  # tagged: not this build's alone, never removed here
-            api.remove_image(ids[-1], noprune=False)
-        except docker.errors.ImageNotFound:
-            return True
-        except docker.errors.APIError as exc:
-            # the cancelled step's container still holds its parent for a moment
-            busy = exc.status_code == 409 and "child images" not in str(exc)
-            return not busy
-        return True
-
-    waiting.holds(removed, timeout_s=15, interval_s=0.2)
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:
@@ -383,6 +319,7 @@ def remove(image: str) -> bool:
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     cache_failed = False
     if settings.build_cache_enabled() and im.labels.get(engine.EXERCISE_LABEL):
+        from . import buildcache
         from .buildcache import _drop_entry, cache_entries, keep_as_cache
 
         # the cache is an optimisation: the removal below must happen whatever it does
@@ -390,7 +327,7 @@ def remove(image: str) -> bool:
             keep_as_cache(im.id, im.labels[engine.EXERCISE_LABEL])
         except Exception:  # half-made cache: drop it, so the plain removal leaves nothing
             cache_failed = True
-            group = im.id.split(":")[-1][:12]
+            group = buildcache.group_of(im.id)
             with contextlib.suppress(Exception):
                 for e in cache_entries():
                     if e["group"] == group:
