@@ -46,6 +46,33 @@ def _stage_ids_of(image_id: str) -> list[tuple[str, str]]:
     return out
 
 
+#: The build's per-process label steps: the engine adds one LABEL step per label, sorted by
+#: key, and these two come last. Another process never reuses them, so a cache entry is keyed
+#: by the image below them (:func:`group_of`): one entry per content, whoever built it.
+_PER_PROCESS_STEPS = (f"LABEL {engine.OWNER_LABEL}=", f"LABEL {engine.RUN_LABEL}=")
+
+
+def group_of(image_id: str) -> str:
+    """The cache group of a built image: the short id of its newest ancestor (or itself)
+    that is not one of the per-process label steps, i.e. the build's content.
+
+    Two processes that build the same files differ only in those steps, so their results
+    share one group and the later one's cache entry replaces the earlier one's: the layer
+    cache holds one entry per content, not one per process (fewer images, and every image
+    list scans them all). One history call; an image without history is its own group.
+    """
+    with contextlib.suppress(Exception):
+        for h in engine.client().api.history(image_id):  # newest first
+            created = h.get("CreatedBy") or ""
+            hid = h.get("Id") or ""
+            if any(step in created for step in _PER_PROCESS_STEPS):
+                continue
+            if hid.startswith("sha256:"):
+                return hid.split(":")[-1][:12]
+            break
+    return image_id.split(":")[-1][:12]
+
+
 def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
     """Build ``FROM <parent>`` + LABEL (classic builder: the child's Parent is ``parent_id``)."""
     lab = engine.labels(kind=engine.KIND_CACHE, exercise=exercise)
@@ -72,9 +99,9 @@ def _cache_tag(exercise: str, group: str, role: str) -> str:
     return f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
 
 
-def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[str, float]]:
-    """role -> (id, kept at) of the cache children this build already has, asked by tag (an
-    inspect costs the same on any store; a list by label scans every image)."""
+def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[str, float, str]]:
+    """role -> (id, kept at, parent) of the cache children this content already has, asked
+    by tag (an inspect costs the same on any store; a list by label scans every image)."""
     import docker
 
     api, out = engine.client().api, {}
@@ -82,39 +109,46 @@ def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[st
         with contextlib.suppress(docker.errors.NotFound):
             im = api.inspect_image(_cache_tag(exercise, group, role))
             labels = (im.get("Config") or {}).get("Labels") or {}
-            out[role] = (im["Id"], float(labels.get(CACHE_AT_LABEL, "0") or 0))
+            at = float(labels.get(CACHE_AT_LABEL, "0") or 0)
+            out[role] = (im["Id"], at, im.get("Parent") or "")
     return out
 
 
 def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
 
-    Returns the cache tags made (empty when this build is cached already). The stage tags
+    One entry per content (:func:`group_of`): a build of the same files by another process
+    replaces the entry rather than adding one. Returns the cache tags made (empty when this
+    very build is cached already). The stage tags
     of the build are moved under the cache, so removing the result leaves no stage leftovers.
     """
     import docker
 
     c = engine.client()
-    group = image_id.split(":")[-1][:12]
+    group = group_of(image_id)
     made: list[str] = []
     stage_ids = _stage_ids_of(image_id)
     jobs = [("final", image_id)] + [(f"stage{n}", sid) for n, (_, sid) in enumerate(stage_ids)]
     have = _children(exercise, group, [role for role, _ in jobs])
-    newest = max((at for _, at in have.values()), default=0.0)
+    newest = max((at for _, at, _ in have.values()), default=0.0)
     fresh = time.time() - newest < REFRESH_S
     for role, parent in jobs:
-        if not (fresh and role in have):
+        same = role in have and have[role][2] == parent  # this very image is kept already
+        if not (fresh and same):
             _cache_child(parent, exercise, group, role)
             made.append(_cache_tag(exercise, group, role))
     for stage_tag, _ in stage_ids:
         with contextlib.suppress(docker.errors.APIError):
             c.images.remove(stage_tag)  # untag: the cache child keeps the stage's layers
-    stages.TAGGED[group] = []  # none left to remove
-    for role, (old_id, _) in have.items():  # refreshed: the older child lost its tag; it goes
+    stages.TAGGED[image_id.split(":")[-1][:12]] = []  # none left to remove
+    for role, (old_id, _, _) in have.items():  # replaced: the older child lost its tag
         if _cache_tag(exercise, group, role) in made:
             with contextlib.suppress(docker.errors.APIError):
                 if not engine.client().api.inspect_image(old_id).get("RepoTags"):
-                    c.images.remove(old_id, noprune=True)  # its layers stay for the new one
+                    # pruned: an older process's result (its own label steps) goes with it,
+                    # down to the content the new entry shares; an image still tagged or
+                    # used by a container stops the pruning there
+                    c.images.remove(old_id)
     # nothing new: the bounds hold as they did. Eviction lists the cache, and a list scans
     # every image on the engine (about half a second of its CPU on a store of thousands):
     # a burst of checks (a grader, the suite) goes over the bounds by one interval's builds.

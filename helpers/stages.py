@@ -19,16 +19,14 @@ TAGGED: dict[str, list[tuple[str, str]]] = {}
 
 
 def _ancestry(image_id: str) -> set[str]:
+    """Short ids of ``image_id`` and every image below it: one history call (was an inspect
+    per layer, thousands per suite run)."""
     api = engine.client().api
-    seen: set[str] = set()
-    cur = image_id
-    while cur and cur not in seen:
-        seen.add(cur)
-        try:
-            cur = api.inspect_image(cur).get("Parent") or ""
-        except Exception:
-            break
-    return {i.split(":")[-1][:12] for i in seen}
+    try:
+        ids = [h.get("Id") or "" for h in api.history(image_id)]
+    except Exception:
+        ids = []
+    return {i.split(":")[-1][:12] for i in [image_id, *ids] if i.startswith("sha256:")}
 
 
 def _tag_stage_leftovers(image_id: str, log: str) -> list[str]:

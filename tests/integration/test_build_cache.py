@@ -6,6 +6,7 @@ is not touched; every test drops its own cache entries at the end.
 
 from __future__ import annotations
 
+import docker
 import pytest
 
 from helpers import buildcache, containers, engine, images
@@ -50,7 +51,7 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
     images.remove(tag)  # what every check does at teardown
     assert not engine.leftovers(run=engine.RUN_ID)["images"]  # the temp tag is gone...
     kept = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
-    assert len(kept) == 1 and kept[0]["group"] == first.image_id.split(":")[-1][:12]  # ...cached
+    assert len(kept) == 1 and kept[0]["group"] == buildcache.group_of(first.image_id)  # ...cached
 
     again = images.build(tmp_context, tag, on_event=None, exercise=EX)
     steps = sc.step_cache(again.log)
@@ -68,6 +69,40 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
     assert len([e for e in buildcache.cache_entries() if e["exercise"] == EX]) == 2
 
 
+def test_same_content_from_another_process_replaces_the_entry(tmp_context, own_cache):
+    """Two processes that build the same files differ only in their own label steps (owner,
+    run): the later result replaces the earlier one's cache entry, pruned down to the content
+    they share, so the cache holds one entry per content, not one per process."""
+    _project(tmp_context, "same files")
+    tag = images.temp_tag("ex97", tmp_context)
+    results = []
+    for owner in ("elsewhere:1", "elsewhere:2"):  # what two processes' builds carry
+        res = images.build(
+            tmp_context, tag, on_event=None, exercise=EX, labels={engine.OWNER_LABEL: owner}
+        )
+        results.append((res, buildcache.group_of(res.image_id)))
+        images.remove(tag)
+    (first, first_group), (second, second_group) = results
+    assert first.image_id != second.image_id  # the owner label steps differ...
+    assert first_group == second_group
+    (entry,) = [e for e in buildcache.cache_entries() if e["exercise"] == EX]  # ...one entry
+    assert entry["group"] == buildcache.group_of(second.image_id)
+    child = engine.client().api.inspect_image(entry["tags"][0])
+    assert child["Parent"] == second.image_id  # the newer result is the one kept
+    with pytest.raises(docker.errors.ImageNotFound):  # the older one went, not left dangling
+        engine.client().api.inspect_image(first.image_id)
+    again = images.build(tmp_context, tag, on_event=None, exercise=EX)
+    steps = sc.step_cache(again.log)  # a third process still reuses the shared content
+    assert all(
+        c
+        for s, c in steps
+        if "io.shipshape.owner" not in s
+        and "io.shipshape.run" not in s
+        and not s.startswith("FROM")
+    ), steps
+    images.remove(tag)
+
+
 def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch):
     monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_KEEP", "2")
     monkeypatch.setenv("SHIPSHAPE_BUILD_CACHE_EVICT_EVERY_S", "0")  # bounds after every build
@@ -75,7 +110,8 @@ def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch
     groups = []
     for n in range(3):
         _project(tmp_context, f"version {n}")
-        groups.append(images.build(tmp_context, tag, on_event=None, exercise=EX).image_id[7:19])
+        res = images.build(tmp_context, tag, on_event=None, exercise=EX)
+        groups.append(buildcache.group_of(res.image_id))
         images.remove(tag)
     kept = [e["group"] for e in buildcache.cache_entries() if e["exercise"] == EX]
     assert kept == [groups[2], groups[1]]  # newest first; the oldest was evicted
