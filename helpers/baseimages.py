@@ -259,6 +259,29 @@ def build_replica(
     return rc == 0, "" if rc == 0 else "\n".join(tail[-8:])
 
 
+def _build_replica_on_plain_bases(
+    name: str, on_line: Callable[[str], None] | None
+) -> tuple[bool, str]:
+    """:func:`build_replica`, with the package-cache layer off every base image meanwhile.
+
+    A replica is built FROM other course images (python:3.11-slim FROM debian:bookworm-slim).
+    Built on the package-cache layer, it would inherit that layer's pip index and apt proxy
+    for good (the cache's address baked into a base image) and its labels, so it could never be
+    told apart from the layer. The layers go back on once the replica is built.
+    """
+    from . import pkgcache
+
+    stripped = [e.name for e in CATALOG if e.offline and remove_package_cache(e.name)]
+    try:
+        return build_replica(name, on_line)
+    finally:
+        cfg = pkgcache.config()
+        for other in stripped:
+            if cfg is not None:
+                with contextlib.suppress(Exception):
+                    apply_package_cache(other, cfg)
+
+
 def ensure(
     name: str, on_line: Callable[[str], None] | None = None, allow_replica: bool = True
 ) -> ImageStatus:
@@ -283,7 +306,7 @@ def ensure(
                     detail += f"; bundle: {exc}"
             if not route and entry.offline and allow_replica:
                 say(f"{name}: building offline replica (first time only)")
-                ok, why = build_replica(name, on_line)
+                ok, why = _build_replica_on_plain_bases(name, on_line)
                 route = "replica" if ok else ""
                 if not ok:
                     detail += f"; replica: {why}"

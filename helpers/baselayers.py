@@ -169,6 +169,25 @@ def is_package_cache_layer(steps: list[str], pip_index_url: str) -> bool:
     )
 
 
+def _is_own_layer(image_id: str, parent_id: str) -> bool:
+    """Whether ``image_id`` is the package-cache layer itself, right on ``parent_id``: its
+    steps above the parent are the layer's COPY, ENV and LABELs, whatever the cache address."""
+    try:
+        hist = engine.client().api.history(image_id)  # newest first
+    except Exception:
+        return False
+    ids = [h.get("Id") for h in hist]
+    if parent_id not in ids:
+        return False
+    steps = [h.get("CreatedBy") or "" for h in hist[: ids.index(parent_id)]]
+    return (
+        len(steps) >= 3
+        and APT_CONF in steps[-1]
+        and "PIP_INDEX_URL=" in steps[-2]
+        and all("LABEL" in c for c in steps[:-2])
+    )
+
+
 def remove_package_cache(name: str) -> bool:
     """Take the package-cache layer off ``name``: the tag goes back to the image below it."""
     import docker
@@ -179,6 +198,11 @@ def remove_package_cache(name: str) -> bool:
     parent = im.labels.get(PKG_CACHE_PARENT_LABEL, "")
     if _get(parent) is None:
         return False  # the plain image is gone: keep the layer rather than lose the tag
+    if not _is_own_layer(im.id, parent):
+        # the labels are inherited: ``name`` was built FROM an image that had the layer (a
+        # replica built while the cache was on). Moving its tag to that parent would swap
+        # the image for another one; it is not ours to take apart.
+        return False
     repo, _, tag = name.partition(":")
     engine.client().api.tag(parent, repo, tag=tag or "latest")
     # the layer image, now untagged; a container or image still using it keeps it

@@ -120,3 +120,27 @@ def test_real_cache_serves_then_stopping_it_is_a_clear_error(tmp_path, tmp_conte
     assert not left, left  # no server process (nor a forked helper of one) outlives stop()
     with pytest.raises(images.BuildError, match="does not answer"):
         images.build(tmp_context, "shipshape-test/pkgcache-up:1", on_event=None, timeout_s=60)
+
+
+def test_an_image_built_on_the_layer_keeps_its_tag_when_the_cache_goes(
+    tmp_context, docker_client, monkeypatch
+):
+    """Taking the layer off only ever undoes the layer itself. An image built FROM a base
+    that had it (a replica built while the cache was on) inherits its labels; its tag once
+    moved to that base's plain parent, swapping python:3.11-slim for debian (a cold CI run)."""
+    from helpers import baselayers, engine
+
+    monkeypatch.setenv(pkgcache.ENV, "127.0.0.1:9:9")  # the layer only names the address
+    base, child = "shipshape-test/pkg-base:1", "shipshape-test/pkg-child:1"
+    try:
+        _context(tmp_context)
+        plain = images.build(tmp_context, base, on_event=None, check_package_cache=False)
+        assert baselayers.apply_package_cache(base, pkgcache.config())
+        tmp_context.write("Dockerfile", f"FROM {base}\nRUN echo child > /child\n")
+        built = images.build(tmp_context, child, on_event=None, check_package_cache=False)
+        assert not baselayers.remove_package_cache(child)  # inherited labels: not its layer
+        assert docker_client.images.get(child).id == built.image_id
+        assert baselayers.remove_package_cache(base)  # the layer itself: the tag goes back
+        assert docker_client.images.get(base).id == plain.image_id
+    finally:
+        engine.clean(run=engine.RUN_ID)
