@@ -73,6 +73,22 @@ def group_of(image_id: str) -> str:
     return image_id.split(":")[-1][:12]
 
 
+def _owner_may_use(image_id: str) -> bool:
+    """Whether the process that built ``image_id`` may still build on it: alive, or on
+    another host (unknowable). Only its own builds can match its per-process label steps."""
+    import socket
+
+    from .ownership import _dead_owner
+
+    try:
+        labels = (engine.client().api.inspect_image(image_id).get("Config") or {}).get("Labels")
+    except Exception:
+        return False  # gone already
+    if not (labels or {}).get(engine.OWNER_LABEL):
+        return False  # not a result with per-process steps (a stage image): shared content
+    return not _dead_owner(labels, socket.gethostname())
+
+
 def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
     """Build ``FROM <parent>`` + LABEL (classic builder: the child's Parent is ``parent_id``)."""
     lab = engine.labels(kind=engine.KIND_CACHE, exercise=exercise)
@@ -118,7 +134,8 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
 
     One entry per content (:func:`group_of`): a build of the same files by another process
-    replaces the entry rather than adding one. Returns the cache tags made (empty when this
+    replaces the entry rather than adding one, once the process that made the entry is gone
+    (while it lives, it may be building on its result; the new result then just goes). Returns the cache tags made (empty when this
     very build is cached already). The stage tags
     of the build are moved under the cache, so removing the result leaves no stage leftovers.
     """
@@ -134,6 +151,10 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     fresh = time.time() - newest < REFRESH_S
     for role, parent in jobs:
         same = role in have and have[role][2] == parent  # this very image is kept already
+        if role in have and not same and _owner_may_use(have[role][2]):
+            # another live process's result: its next build may be reusing it right now
+            # (its own label steps); pruning it then would pull layers from under that build
+            continue
         if not (fresh and same):
             _cache_child(parent, exercise, group, role)
             made.append(_cache_tag(exercise, group, role))

@@ -6,6 +6,10 @@ is not touched; every test drops its own cache entries at the end.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+
 import docker
 import pytest
 
@@ -71,12 +75,17 @@ def test_recheck_reuses_layers_and_follows_a_changed_file(tmp_context, own_cache
 
 def test_same_content_from_another_process_replaces_the_entry(tmp_context, own_cache):
     """Two processes that build the same files differ only in their own label steps (owner,
-    run): the later result replaces the earlier one's cache entry, pruned down to the content
-    they share, so the cache holds one entry per content, not one per process."""
+    run): once the first has ended, the later result replaces its cache entry, pruned down to
+    the content they share, so the cache holds one entry per content, not one per process."""
     _project(tmp_context, "same files")
     tag = images.temp_tag("ex97", tmp_context)
     results = []
-    for owner in ("elsewhere:1", "elsewhere:2"):  # what two processes' builds carry
+    dead = []
+    for _ in range(2):  # two processes of this host that have ended since
+        proc = subprocess.Popen(["true"])
+        proc.wait()
+        dead.append(f"{socket.gethostname()}:{proc.pid}")
+    for owner in dead:  # what two processes' builds carry
         res = images.build(
             tmp_context, tag, on_event=None, exercise=EX, labels={engine.OWNER_LABEL: owner}
         )
@@ -101,6 +110,21 @@ def test_same_content_from_another_process_replaces_the_entry(tmp_context, own_c
         and not s.startswith("FROM")
     ), steps
     images.remove(tag)
+    (entry,) = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
+    assert engine.client().api.inspect_image(entry["tags"][0])["Parent"] == again.image_id
+    # a live process's result stays: it may be building on it right now
+    live = images.build(
+        tmp_context,
+        tag,
+        on_event=None,
+        exercise=EX,
+        labels={engine.OWNER_LABEL: f"{socket.gethostname()}:{os.getppid()}"},
+    )
+    images.remove(tag)
+    (entry,) = [e for e in buildcache.cache_entries() if e["exercise"] == EX]
+    assert engine.client().api.inspect_image(entry["tags"][0])["Parent"] == again.image_id
+    with pytest.raises(docker.errors.ImageNotFound):  # the newer result went, nothing left
+        engine.client().api.inspect_image(live.image_id)
 
 
 def test_cache_is_bounded_and_clean_keeps_it(tmp_context, own_cache, monkeypatch):
