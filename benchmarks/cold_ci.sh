@@ -9,10 +9,23 @@ set -u
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 CLONE="${CLONE:-/tmp/shipshape-cold-clone}"
 stop_engine() { pkill -x dockerd; for i in $(seq 1 60); do pgrep -x dockerd >/dev/null || break; sleep 1; done; }
+restore() {
+	echo "[cold] $(date) restoring the warm state"
+	stop_engine
+	if [ -d "$HOME/.cache/shipshape.warm" ]; then  # only once it was moved aside
+		rm -rf "$HOME/.cache/shipshape.cold"
+		[ -d "$HOME/.cache/shipshape" ] && mv "$HOME/.cache/shipshape" "$HOME/.cache/shipshape.cold"
+		mv "$HOME/.cache/shipshape.warm" "$HOME/.cache/shipshape"
+	fi
+	bash "$REPO/scripts/install-engine.sh"
+	docker info --format 'data root {{.DockerRootDir}}, images {{.Images}}'
+}
+# put the warm engine and cache back whatever happens (Ctrl-C included)
+trap restore EXIT
 echo "[cold] $(date) stopping the engine"
 stop_engine
 rm -rf /var/lib/docker-cold; mkdir -p /var/lib/docker-cold
-mv $HOME/.cache/shipshape $HOME/.cache/shipshape.warm
+mv "$HOME/.cache/shipshape" "$HOME/.cache/shipshape.warm"
 nohup dockerd --data-root /var/lib/docker-cold >> /var/log/shipshape-dockerd-cold.log 2>&1 &
 until docker version >/dev/null 2>&1; do sleep 0.5; done
 docker info --format 'data root {{.DockerRootDir}}, images {{.Images}}'
@@ -21,10 +34,4 @@ cd "$CLONE"
 start=$(date +%s)
 TEST_JUNIT_DIR="${TEST_JUNIT_DIR:-/tmp/jcold}" bash .ci/run; rc=$?
 echo "[cold] rc=$rc total $(( $(date +%s) - start ))s"
-echo "[cold] $(date) restoring the warm state"
-stop_engine
-rm -rf $HOME/.cache/shipshape.cold; mv $HOME/.cache/shipshape $HOME/.cache/shipshape.cold
-mv $HOME/.cache/shipshape.warm $HOME/.cache/shipshape
-bash "$REPO/scripts/install-engine.sh"
-docker info --format 'data root {{.DockerRootDir}}, images {{.Images}}'
-echo "[cold] done $(date)"
+echo "[cold] measured $(date)"

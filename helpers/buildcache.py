@@ -134,9 +134,9 @@ def keep_as_cache(image_id: str, exercise: str) -> list[str]:
     """Keep ``image_id`` (and its build's earlier stages) as layer cache for ``exercise``.
 
     One entry per content (:func:`group_of`): a build of the same files by another process
-    replaces the entry rather than adding one, once the process that made the entry is gone
-    (while it lives, it may be building on its result; the new result then just goes). Returns the cache tags made (empty when this
-    very build is cached already). The stage tags
+    replaces the entry rather than adding one, once the process that made the entry has ended
+    (while it lives it may be building on its result; the newer result then just goes).
+    Returns the cache tags made (empty when this very build is kept already). The stage tags
     of the build are moved under the cache, so removing the result leaves no stage leftovers.
     """
     import docker

@@ -15,10 +15,11 @@ from . import engine
 def forget_cancelled_build(settle_s: float = 20.0) -> None:
     """After a build ended early (Ctrl-C, its deadline, a stop): remove what it still made.
 
-    When the step the engine was in is the build's last one, the LABEL step it adds for this
-    process's labels, it commits an image and never tags it: an untagged image of this run
-    that nothing else would remove. Wait (at most ``settle_s``) until the builder's step
-    container of this process is gone, then remove this process's untagged, childless images
+    When the step the engine was in is one of the LABEL steps it adds for this process's
+    owner and run labels (the build's last two), it commits an image carrying the owner label
+    and never tags it: an untagged image of this process that nothing else would remove. Wait
+    (at most ``settle_s``) until the builder's step container of this process is gone, then
+    remove this process's untagged, childless images
     (``dangling``: an image with children or a tag is never touched, so no other build's
     layers go). Best effort: never raises.
     """

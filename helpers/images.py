@@ -168,7 +168,7 @@ def build(
     current_step: str | None = None
     stopped = False
     ended = False  # the engine ended the build itself (done, or a step failed)
-    at_last_step = False  # the step that carries this process's labels has begun
+    in_own_steps = False  # a step that carries this process's owner label has begun
     try:  # docker-py reads the context (and .dockerignore) here, before any line streams
         stream = api.build(
             path=str(ctx),
@@ -223,7 +223,8 @@ def build(
             if m:
                 steps += 1
                 current_step = m.group(3)
-                at_last_step = m.group(1) == m.group(2)
+                # the engine adds one LABEL step per label; owner and run sort last
+                in_own_steps = m.group(1) == m.group(2) or engine.OWNER_LABEL in m.group(3)
                 ev = BuildEvent(text, int(m.group(1)), int(m.group(2)))
             elif "Using cache" in text:
                 cached += 1
@@ -256,8 +257,8 @@ def build(
         close = getattr(stream, "close", None)
         if close:  # closing the response makes the engine cancel an unfinished build
             close()
-        if at_last_step and not ended:  # Ctrl-C, a deadline, a stop in the last step: the
-            forget_cancelled_build()  # engine may still commit it, untagged: remove it
+        if in_own_steps and not ended:  # Ctrl-C, a deadline, a stop in the owner/run label
+            forget_cancelled_build()  # steps: the engine may still commit one, untagged
     text = "".join(log)
     if stopped:
         drop_unfinished_layer(text)
