@@ -14,8 +14,10 @@ Cache semantics, measured not assumed:
 
 The project is copied to a temporary folder and filled with the clutter a real project has
 (:func:`helpers.context.add_clutter`: a data folder, ``.git``, caches, a ``.env``), so the
-``.dockerignore`` has something to keep out. Every image built carries a one-off label and
-all of them are removed at the end, also on errors and Ctrl-C.
+``.dockerignore`` has something to keep out. Every image built is removed at the end (by its
+tag: no image list), also on errors and Ctrl-C. With ``cache_as``, the warm variants' layers
+stay behind as layer cache (:func:`helpers.images.remove`), so the next run's unmeasured first
+build is fast; a cold build's fresh layers never become cache.
 
 Example:
     >>> v = Variant("slim", "Dockerfile.slim")
@@ -97,8 +99,13 @@ def run(
     clutter_mb: int = 16,
     timeout_s: float = 600,
     on_progress: Callable[[str], None] | None = None,
+    cache_as: str | None = None,
 ) -> Any:
     """Build every variant ``reps`` times; one row per build (a pandas DataFrame).
+
+    ``cache_as`` (an exercise number, or ``lesson<NN>``) keeps the warm variants' layers as
+    that key's layer cache when their images are removed. The measured reps do not change: a
+    warm rep follows an unmeasured build in this run anyway, and a cold one ignores the cache.
 
     Columns: variant, rep, dockerfile, dockerignore, nocache, seconds (wall time of the build,
     context upload included), size_bytes, context_bytes (the tar the engine received),
@@ -125,6 +132,8 @@ def run(
     say = on_progress or (lambda _m: None)
     run_label = uuid.uuid4().hex[:10]
     rows: list[dict[str, Any]] = []
+    built: list[tuple[str, str, bool]] = []  # (tag, image id, warm: may stay as cache)
+    cache_label = _cache_label(cache_as)
     try:
         with tempfile.TemporaryDirectory(prefix="shipshape-bench-") as tmp:
             ctx = _prepare(project, Path(tmp), clutter_mb)
@@ -138,15 +147,20 @@ def run(
                 tag = f"shipshape-bench/{_safe(v.name)}:{run_label}"
 
                 def build(v: Variant = v, folder: Path = folder, tag: str = tag) -> Any:
-                    return images.build(
+                    # no per-run label: it would be a LABEL step of its own, and the layer
+                    # cache could never match a later run's build of the same files
+                    r = images.build(
                         folder,
                         tag,
                         dockerfile=v.dockerfile,
                         nocache=v.nocache,
                         timeout_s=timeout_s,
                         on_event=None,
-                        bench=run_label,
+                        **(cache_label if not v.nocache else {}),
                     )
+                    # a cold rep is a new image each time: the tag moves, the last one's stays
+                    built.append((tag, r.image_id, not v.nocache))
+                    return r
 
                 if not v.nocache:
                     say(f"{v.name}: priming the cache")
@@ -170,8 +184,21 @@ def run(
                         }
                     )
     finally:
-        remove_built(run_label)
+        remove_built(built)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _cache_label(cache_as: str | None) -> dict[str, str]:
+    """The label :func:`helpers.images.remove` keeps layer cache by: exercise or lesson.
+
+    >>> _cache_label("09"), _cache_label("lesson13"), _cache_label(None)
+    ({'exercise': '09'}, {'lesson': '13'}, {})
+    """
+    if not cache_as:
+        return {}
+    if cache_as.startswith("lesson"):
+        return {"lesson": cache_as.removeprefix("lesson")}
+    return {"exercise": cache_as}
 
 
 def _safe(name: str) -> str:
@@ -180,23 +207,33 @@ def _safe(name: str) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", name.lower()).strip("-.") or "variant"
 
 
-def remove_built(run_label: str) -> int:
-    """Remove every image one :func:`run` built (by its one-off label), newest first."""
+def remove_built(built: list[tuple[str, str, bool]]) -> int:
+    """Remove the images one :func:`run` built (newest first; their earlier stages too): by
+    tag and id, no image list. A warm variant's image leaves its layers as cache when it
+    carries a cache label (:func:`helpers.images.remove`); a cold rep's image goes whole, and
+    so does an image whose tag a later rep took. How many were removed."""
     import docker
 
     c = engine.client()
-    flt = {"label": [f"{engine.LABEL_PREFIX}.bench={run_label}", f"{engine.KIND_LABEL}=temp"]}
     removed = 0
-    for _ in range(3):  # a parent goes only after its children: a few passes at most
-        ims = c.images.list(filters=flt)
-        if not ims:
-            break
-        ims.sort(key=lambda im: im.attrs.get("Created", ""), reverse=True)
-        for im in ims:
-            with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError):
-                c.images.remove(im.id, force=True)
-                removed += 1
-            images.remove_stage_images(im.id)  # earlier stages of multi-stage variants
+    for tag, image_id in dict.fromkeys((t, i) for t, i, _ in reversed(built)):
+        warm = any(w for t, i, w in built if (t, i) == (tag, image_id))
+        with contextlib.suppress(docker.errors.APIError, PermissionError):
+            try:
+                tags = c.api.inspect_image(image_id).get("RepoTags") or []
+            except docker.errors.NotFound:
+                continue
+            if tag in tags and warm:
+                removed += images.remove(tag)  # its layers stay as cache (a cache label)
+                continue
+            if tag in tags:
+                c.images.remove(tag)  # a cold rep's own tag: the image goes with it
+            elif not tags:
+                c.images.remove(image_id)  # a rep whose tag a later rep took
+            else:
+                continue  # another tag still holds it
+            removed += 1
+            images.remove_stage_images(image_id)
     return removed
 
 

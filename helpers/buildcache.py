@@ -112,7 +112,14 @@ def _cache_child(parent_id: str, exercise: str, group: str, role: str) -> str:
 
 
 def _cache_tag(exercise: str, group: str, role: str) -> str:
-    return f"{engine.CACHE_REPO}/ex{exercise}:{group}-{role}"
+    """``shipshape-cache/ex<NN>:...`` for an exercise, ``shipshape-cache/lesson<NN>:...`` for
+    a lesson's builds.
+
+    >>> _cache_tag("09", "abc", "final"), _cache_tag("lesson13", "abc", "final")
+    ('shipshape-cache/ex09:abc-final', 'shipshape-cache/lesson13:abc-final')
+    """
+    name = f"ex{exercise}" if exercise.isdigit() else exercise
+    return f"{engine.CACHE_REPO}/{name}:{group}-{role}"
 
 
 def _children(exercise: str, group: str, roles: list[str]) -> dict[str, tuple[str, float, str]]:

@@ -41,6 +41,7 @@ KIND_BASE = "base-replica"
 #: :func:`clean`, removed by ``clean(include_base=True)`` (``clean --all``).
 KIND_CACHE = "cache"
 EXERCISE_LABEL = f"{LABEL_PREFIX}.exercise"
+LESSON_LABEL = f"{LABEL_PREFIX}.lesson"
 CACHE_REPO = "shipshape-cache"
 
 #: One id per Python process: every resource made in this kernel/CLI run carries it.
@@ -165,21 +166,41 @@ def leftovers(kind: str | None = KIND_TEMP, run: str | None = None) -> dict[str,
         kind: only this kind (default: temporary things, not base images).
         run: only what one process made (e.g. ``RUN_ID``, this kernel's own).
     """
+    return leftovers_of_runs([run], kind)[run]
+
+
+def leftovers_of_runs(
+    runs: Iterable[str | None], kind: str | None = KIND_TEMP
+) -> dict[str | None, dict[str, list[str]]]:
+    """:func:`leftovers` of each of ``runs`` (None: any run), from one listing of each kind:
+    an image list reads every image record on the engine, whatever its filter."""
     c = client()
-    flt = _managed_filter(kind, run)
+    runs = list(dict.fromkeys(runs))
+    flt = _managed_filter(kind)
+    # the low-level lists: the high-level one inspects each container afterwards, and a
+    # container removed in between (a check's own cleanup) made it raise NotFound
+    ctrs = [(x.get("Labels") or {}, x) for x in c.api.containers(all=True, filters=flt)]
+    nets = [(x.get("Labels") or {}, x) for x in c.api.networks(filters=flt)]
+    vols = [(x.get("Labels") or {}, x) for x in c.api.volumes(filters=flt).get("Volumes") or []]
     rows = image_rows()
+
+    def mine(labels: dict[str, str], run: str | None) -> bool:
+        return run is None or labels.get(RUN_LABEL) == run
+
     return {
-        # the low-level list: the high-level one inspects each container afterwards, and a
-        # container removed in between (a check's own cleanup) made it raise NotFound
-        "containers": [
-            (x.get("Names") or ["/" + x["Id"][:12]])[0].lstrip("/")
-            for x in c.api.containers(all=True, filters=flt)
-        ],
-        "networks": [x.name for x in c.networks.list(filters=flt)],
-        "volumes": [x.name for x in c.volumes.list(filters=flt)],
-        "images": [(_tags(x) or [x["Id"][7:19]])[0] for x in rows if _row_is(x, kind, run)]
-        # earlier build stages carry their base image's labels, so they are found by tag
-        + [t for x in rows for t in _tags(x) if _is_stage_tag(t, run)],
+        run: {
+            "containers": [
+                (x.get("Names") or ["/" + x["Id"][:12]])[0].lstrip("/")
+                for lab, x in ctrs
+                if mine(lab, run)
+            ],
+            "networks": [x["Name"] for lab, x in nets if mine(lab, run)],
+            "volumes": [x["Name"] for lab, x in vols if mine(lab, run)],
+            "images": [(_tags(x) or [x["Id"][7:19]])[0] for x in rows if _row_is(x, kind, run)]
+            # earlier build stages carry their base image's labels, so they are found by tag
+            + [t for x in rows for t in _tags(x) if _is_stage_tag(t, run)],
+        }
+        for run in runs
     }
 
 

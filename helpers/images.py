@@ -304,7 +304,8 @@ def remove(image: str) -> bool:
     """Remove an image the helpers built (checked by label). Returns False if it was absent.
 
     A check's image (one with an ``exercise`` label) first stays behind as layer cache
-    (:func:`keep_as_cache`), so the next check of the same exercise rebuilds only what changed.
+    (:func:`keep_as_cache`), so the next check of the same exercise rebuilds only what changed;
+    so does a lesson's (a ``lesson`` label), under ``lesson<NN>``.
     """
     import docker
 
@@ -319,13 +320,15 @@ def remove(image: str) -> bool:
     ):
         raise PermissionError(f"{image} was not built by the course helpers; not removing it.")
     cache_failed = False
-    if settings.build_cache_enabled() and im.labels.get(engine.EXERCISE_LABEL):
+    lesson = im.labels.get(engine.LESSON_LABEL)
+    key = im.labels.get(engine.EXERCISE_LABEL) or (f"lesson{lesson}" if lesson else None)
+    if settings.build_cache_enabled() and key:
         from . import buildcache
         from .buildcache import _drop_entry, cache_entries, keep_as_cache
 
         # the cache is an optimisation: the removal below must happen whatever it does
         try:
-            keep_as_cache(im.id, im.labels[engine.EXERCISE_LABEL])
+            keep_as_cache(im.id, key)
         except Exception:  # half-made cache: drop it, so the plain removal leaves nothing
             cache_failed = True
             group = buildcache.group_of(im.id)
@@ -349,3 +352,26 @@ def remove(image: str) -> bool:
     except docker.errors.ImageNotFound:  # the image itself is gone: its stage images go too
         remove_stage_images(im.id)
     return True
+
+
+def clean(run: str | None = None) -> dict[str, int]:
+    """:func:`helpers.engine.clean`, after the images an exercise or a lesson built left their
+    layers behind as cache (:func:`remove`): running the notebook again rebuilds only what
+    changed. ``clean --all`` still removes that cache too.
+
+    Args:
+        run: only this run id (a notebook passes its own ``engine.RUN_ID``).
+
+    Returns:
+        How many of each resource :func:`helpers.engine.clean` removed.
+    """
+    for row in engine.removable_images(run=run):
+        lab = row.get("Labels") or {}
+        if lab.get(engine.KIND_LABEL) != engine.KIND_TEMP:
+            continue
+        if not (lab.get(engine.EXERCISE_LABEL) or lab.get(engine.LESSON_LABEL)):
+            continue
+        for tag in engine._tags(row):
+            with contextlib.suppress(Exception):  # gone meanwhile, or in use: clean decides
+                remove(tag)
+    return engine.clean(run=run)

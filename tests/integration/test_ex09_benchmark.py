@@ -1,8 +1,10 @@
 """Exercise 09 proven both ways: the harness really measures, and the rubric judges the table."""
 
+import os
+
 import pytest
 
-from helpers import benchmark, check
+from helpers import benchmark, check, images
 from tests.conftest import ROOT, checked, solution_copy
 from tests.support import assert_fails_exactly, assert_full_score
 
@@ -129,6 +131,42 @@ def test_harness_saves_csv_and_removes_its_images(tmp_path, base_images, resourc
     assert list(back.columns) == benchmark.COLUMNS and len(back) == 4
     assert (back[back.variant == "cold"].cached_steps == 0).all()
     assert resource_counts() == before
+
+
+def test_harness_keeps_warm_layers_as_cache_and_cold_builds_stay_cold(
+    tmp_path, base_images, resource_counts
+):
+    """``cache_as``: a warm variant's layers outlive its image, so the next run's unmeasured
+    first build takes every step from the cache; a cold build's layers never become cache."""
+    from helpers import buildcache
+
+    key = f"lesson9{os.getpid()}"  # a cache key of this test's own
+    before = resource_counts()
+    folder = solution_copy("09_benchmark", tmp_path / "ex09")
+    variants = [
+        benchmark.Variant("cold", "Dockerfile.slim", nocache=True),
+        benchmark.Variant("warm", "Dockerfile.slim"),
+    ]
+    try:
+        df = benchmark.run(folder, variants, reps=1, cache_as=key)
+        assert resource_counts() == before  # the images went; only cache stays
+        kept = [e for e in buildcache.cache_entries() if e["exercise"] == key]
+        assert len(kept) == 1, kept  # the warm variant's build; the cold one left nothing
+        # the next run's first build of the warm variant: every step from the cache
+        ctx = benchmark._prepare(folder, tmp_path / "again", 16)[True]
+        tag = f"shipshape-test/bench-again:{os.getpid()}"
+        again = images.build(
+            ctx, tag, dockerfile="Dockerfile.slim", on_event=None, lesson=key[len("lesson") :]
+        )
+        images.remove(tag)
+        # every step but FROM (which is never "from cache")
+        assert again.steps > 1 and again.cached_steps == again.steps - 1, again.log[-1500:]
+        # and a cold rep still runs every step, whatever the cache holds
+        cold = benchmark.run(folder, variants[:1], reps=1, cache_as=key)
+        assert (cold.cached_steps == 0).all() and (df.cached_steps[df.nocache] == 0).all()
+        assert resource_counts() == before
+    finally:
+        buildcache.clear_cache(key)
 
 
 # --- issue 11: correct alternatives pass at full score; cheats fail exactly their items ---
