@@ -215,3 +215,38 @@ def test_a_recheck_judges_the_changed_code_never_the_cached_image(tmp_path, base
     again = check("00", path=folder)
     assert again.passed, str(again)
     assert [e for e in buildcache.cache_entries() if e["exercise"] == "00"]  # it was kept as cache
+
+
+def test_a_lessons_clean_keeps_its_builds_layers_and_nothing_else(tmp_context):
+    """``images.clean(run=...)``, a notebook's last cell: an image with a ``lesson`` label
+    leaves its layers as cache (a re-run of the notebook reuses them); one without leaves
+    nothing; no resource of the run is left."""
+    key, run = "lesson97", f"{engine.RUN_ID}-nb97"  # a lesson and a run of this test's own
+    buildcache.clear_cache(key)
+    _project(tmp_context, "lesson")
+    lab = {engine.RUN_LABEL: run}
+    try:
+        first = images.build(
+            tmp_context, "shipshape-test/nb97:lesson", on_event=None, lesson="97", labels=lab
+        )
+        plain = images.build(tmp_context, "shipshape-test/nb97:plain", on_event=None, labels=lab)
+        images.clean(run=run)
+        assert engine.leftovers(run=run) == {
+            "containers": [],
+            "networks": [],
+            "volumes": [],
+            "images": [],
+        }
+        kept = [e for e in buildcache.cache_entries() if e["exercise"] == key]
+        assert [e["group"] for e in kept] == [buildcache.group_of(first.image_id)]
+        with pytest.raises(docker.errors.ImageNotFound):  # no lesson label: gone whole
+            engine.client().api.inspect_image(plain.image_id)
+        again = images.build(
+            tmp_context, "shipshape-test/nb97:lesson", on_event=None, lesson="97", labels=lab
+        )
+        steps = sc.step_cache(again.log)
+        assert all(c for s, c in steps if not s.startswith("FROM")), steps  # all reused
+    finally:
+        images.clean(run=run)
+        buildcache.clear_cache(key)
+    assert not [e for e in buildcache.cache_entries() if e["exercise"] == key]
