@@ -205,7 +205,10 @@ def remove_package_cache(name: str) -> bool:
         return False
     repo, _, tag = name.partition(":")
     engine.client().api.tag(parent, repo, tag=tag or "latest")
-    # the layer image, now untagged; a container or image still using it keeps it
+    # the layer image, now untagged, with the untagged steps under it down to the plain image
+    # (tagged again: pruning stops there). noprune left those steps behind, one dangling
+    # chain per base image each time the cache was switched off (58 on this engine by session
+    # 8). A container or image still using the layer keeps it.
     with contextlib.suppress(docker.errors.APIError):
-        engine.client().images.remove(im.id, noprune=True)
+        engine.client().images.remove(im.id)
     return True

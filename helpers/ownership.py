@@ -81,9 +81,16 @@ def sweep_dead_runs(images_every_s: float = 0) -> dict[str, int]:
     if not settings.due("sweep-images", images_every_s):  # a list scans every image
         return counts
     for row in c.api.images(filters=flt):
+        if not _dead_owner(row.get("Labels"), host):
+            continue
         tags = [t for t in row.get("RepoTags") or [] if t != "<none>:<none>"]
-        course_tags = tags and all(t.startswith(engine.TAG_PREFIX) for t in tags)
-        if course_tags and _dead_owner(row.get("Labels"), host):
+        if not tags:
+            # untagged and top-level (the list shows an untagged image only when nothing is
+            # built on it): a build the process never finished cleaning up, or an image whose
+            # tag a later build of the same process took. By id, with its untagged parents;
+            # one a container still uses stays.
+            drop("images", c.api.remove_image, row["Id"])
+        elif all(t.startswith(engine.TAG_PREFIX) for t in tags):
             for t in tags:  # by name: an image still used by a live container stays
                 drop("images", c.api.remove_image, t)
     return counts

@@ -83,6 +83,7 @@ def build(
             raise RuntimeError(f"SHIPSHAPE_EXTRA_CA_CERTS={ca} but no such file")
         cmd += ["--secret", f"id=extra_ca,src={ca}"]
     cmd.append(str(ROOT))
+    before = _image_id(tag)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
@@ -96,4 +97,18 @@ def build(
             raise RuntimeError(f"sandbox image build passed its {timeout_s:.0f}s deadline")
     if proc.wait() != 0:
         raise RuntimeError("sandbox image build failed:\n" + "\n".join(tail[-25:]))
-    return time.monotonic() - t0
+    took = time.monotonic() - t0
+    if before and before != _image_id(tag):
+        # the tag moved (BuildKit stamps each image with its build time, so even a fully
+        # cached rebuild is a new image): the old one is untagged and nobody's, unless a
+        # sandbox still runs from it (then the engine refuses, and it stays for that sandbox)
+        subprocess.run(["docker", "image", "rm", before], capture_output=True)
+    return took
+
+
+def _image_id(tag: str) -> str:
+    """The id ``tag`` names now ("" when there is none)."""
+    out = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True, text=True
+    )
+    return out.stdout.strip() if out.returncode == 0 else ""

@@ -98,7 +98,13 @@ def hub(base_images, tmp_path_factory, docker_client):
 
     tmp = tmp_path_factory.mktemp("hub")
     # the sandbox image: built from the course's Debian base, layers cached by the engine
+    before = image._image_id(image.DEFAULT_TAG)
     image.build(image.DEFAULT_TAG)
+    if before and before != image._image_id(image.DEFAULT_TAG):
+        # a rebuild moves the tag (a new build time): the old image must not stay, untagged
+        # (36 had piled up on this engine by session 8, one per run)
+        gone = subprocess.run(["docker", "image", "inspect", before], capture_output=True)
+        assert gone.returncode != 0, f"the replaced sandbox image {before[:19]} was left behind"
     bundle = tmp / "base-images.tar"
     baseimages.bundle_save(bundle, ["python:3.11-slim", "debian:bookworm-slim"])
     instance = secrets.token_hex(2)

@@ -83,3 +83,33 @@ def test_a_live_run_is_not_swept(base_images):
         ownership.sweep_dead_runs()
         ctr.reload()
         assert ctr.status == "running"
+
+
+def test_a_dead_runs_untagged_image_is_swept(tmp_path, base_images):
+    """A process that died after its tag moved on (or mid-build) leaves an untagged image:
+    the sweep removes it by id, as it removes the dead run's tagged ones (CI's stop 21 found
+    one such image, left by a killed test run, hours later)."""
+    run = f"own-u-{uuid.uuid4().hex[:6]}"
+    script = (
+        "import pathlib, sys\n"
+        "from helpers import images\n"
+        "d = pathlib.Path(sys.argv[1])\n"
+        "for n in (1, 2):  # the second build takes the tag: the first image is left untagged\n"
+        "    (d / 'Dockerfile').write_text(f'FROM python:3.11-slim\\nLABEL take={n}\\n')\n"
+        "    images.build(d, tag='shipshape-own-u:latest', on_event=None)\n"
+    )
+    env = {**os.environ, "SHIPSHAPE_RUN_ID": run}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    before = left(run).get("images", [])
+    assert "shipshape-own-u:latest" in before and len(before) == 2, before
+    swept = ownership.sweep_dead_runs()
+    assert swept["images"] >= 2, swept
+    assert not left(run), left(run)

@@ -144,3 +144,36 @@ def test_an_image_built_on_the_layer_keeps_its_tag_when_the_cache_goes(
         assert docker_client.images.get(base).id == plain.image_id
     finally:
         engine.clean(run=engine.RUN_ID)
+
+
+def test_taking_the_layer_off_leaves_none_of_its_steps(tmp_context, docker_client, monkeypatch):
+    """Each step of the layer (COPY, ENV, LABELs) is an image of its own: all of them go when
+    the layer comes off, not only the top one (CI switches the cache off at the end of every
+    run, and 58 dangling step chains had piled up on this engine by session 8)."""
+    from helpers import baselayers, engine
+
+    monkeypatch.setenv(pkgcache.ENV, "127.0.0.1:9:9")  # the layer only names the address
+    base = "shipshape-test/pkg-off:1"
+    try:
+        _context(tmp_context)
+        plain = images.build(tmp_context, base, on_event=None, check_package_cache=False)
+        assert baselayers.apply_package_cache(base, pkgcache.config())
+        hist = [h["Id"] for h in docker_client.api.history(base)]
+        steps = hist[: hist.index(plain.image_id)]
+        assert len(steps) >= 3, steps  # COPY, ENV and at least one LABEL
+        assert baselayers.remove_package_cache(base)
+        assert docker_client.images.get(base).id == plain.image_id
+        kept = [s[7:19] for s in steps if _exists(docker_client, s)]
+        assert not kept, f"steps of the layer left behind: {kept}"
+    finally:
+        engine.clean(run=engine.RUN_ID)
+
+
+def _exists(docker_client, image_id: str) -> bool:
+    import docker
+
+    try:
+        docker_client.images.get(image_id)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
