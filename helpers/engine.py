@@ -42,6 +42,8 @@ KIND_BASE = "base-replica"
 KIND_CACHE = "cache"
 EXERCISE_LABEL = f"{LABEL_PREFIX}.exercise"
 LESSON_LABEL = f"{LABEL_PREFIX}.lesson"
+#: On an image built with ``nocache=True``: never kept as layer cache (helpers.buildlock).
+COLD_LABEL = f"{LABEL_PREFIX}.cold"
 CACHE_REPO = "shipshape-cache"
 
 #: One id per Python process: every resource made in this kernel/CLI run carries it.

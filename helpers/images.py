@@ -21,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from . import engine, settings
-from .buildcancel import drop_unfinished_layer, forget_cancelled_build
 from .buildresult import (
     BuildError,
     BuildEvent,
     BuildResult,
-    _explain_build_error,
 )
+from .classicbuild import STEP_RE  # noqa: F401 - kept importable here
 from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; names kept here
     Efficiency,
     IterStream,
@@ -38,13 +37,12 @@ from .layers import (  # noqa: F401 - layer reading lives in helpers.layers; nam
     layer_files,
     layers,
 )
-from .stages import _tag_stage_leftovers, remove_stage_images
+from .stages import remove_stage_images
 
-STEP_RE = re.compile(r"^Step (\d+)/(\d+) : (.*)")
 #: What the classic builder says when an image it took from the cache was deleted meanwhile.
 ENGINE_RACE_RE = re.compile(
     r"layer does not exist|failed to get destination image|No such image: sha256:"
-    r'|unable to find image "sha256:',
+    r'|unable to find image "sha256:|failed to set parent sha256:[0-9a-f]+: unknown parent',
     re.I,
 )
 
@@ -128,7 +126,6 @@ def build(
         FileNotFoundError: no such context folder or Dockerfile.
         BuildError: the Dockerfile is invalid, a step failed, or the deadline passed.
     """
-    import docker
 
     ctx = Path(path)
     if not ctx.is_dir():
@@ -154,127 +151,23 @@ def build(
     api = engine.client().api
     all_labels = engine.labels(kind=kind, **label_extra)
     all_labels.update(labels or {})
+    if nocache:  # never kept as layer cache: see helpers.buildlock
+        all_labels[engine.COLD_LABEL] = "true"
     from . import buildkit
 
     if buildkit.needs_buildkit(ctx / df):  # RUN --mount & co: the classic builder cannot
         return buildkit.build(
             ctx, df, tag, target, buildargs, all_labels, nocache, deadline, on_event
         )
-    start = time.monotonic()
-    log: list[str] = []
-    events: list[BuildEvent] = []
-    image_id: str | None = None
-    cached = steps = 0
-    current_step: str | None = None
-    stopped = False
-    ended = False  # the engine ended the build itself (done, or a step failed)
-    in_own_steps = False  # a step that carries this process's owner label has begun
-    try:  # docker-py reads the context (and .dockerignore) here, before any line streams
-        stream = api.build(
-            path=str(ctx),
-            dockerfile=df,
-            tag=tag,
-            target=target,
-            buildargs=buildargs,
-            labels=all_labels,
-            nocache=nocache,
-            timeout=int(deadline) + 5,  # socket read timeout: a silent, hung step ends here
-            rm=True,
-            forcerm=True,
-            decode=True,
+    from . import buildlock, classicbuild
+
+    # a cold build runs alone; every other build waits for it (helpers.buildlock)
+    t0 = time.monotonic()
+    with (buildlock.exclusive if nocache else buildlock.shared)(deadline):
+        left = max(1.0, deadline - (time.monotonic() - t0))  # the wait is part of the deadline
+        return classicbuild.build(
+            api, ctx, df, tag, target, buildargs, all_labels, nocache, left, on_event, stop_when
         )
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BuildError(
-            f"The build context {ctx} cannot be read: {exc}\n"
-            "Hint: Every file in the folder (and .dockerignore) must be readable: "
-            "`chmod a+r FILE`, and .dockerignore must be a text file."
-        ) from None
-    except docker.errors.APIError as exc:
-        raise BuildError(_explain_build_error(str(exc.explanation or exc), None)) from None
-    try:
-        for chunk in stream:
-            if time.monotonic() - start > deadline:
-                raise BuildError(
-                    f"Build of {ctx} passed its {deadline:.0f}s deadline at {current_step!r} "
-                    "and was cancelled. A step that waits forever (a prompt, `sleep`, a "
-                    "download that hangs) is the usual cause.",
-                    "".join(log),
-                    current_step,
-                )
-            if "error" in chunk:
-                msg = chunk.get("error", "").strip()
-                log.append(msg + "\n")
-                ev = BuildEvent(msg, error=True)
-                events.append(ev)
-                if on_event:
-                    on_event(ev)
-                ended = True
-                raise BuildError(
-                    _explain_build_error(msg, current_step), "".join(log), current_step
-                )
-            if "aux" in chunk and isinstance(chunk["aux"], dict) and "ID" in chunk["aux"]:
-                image_id = chunk["aux"]["ID"]
-            text = chunk.get("stream") or chunk.get("status") or ""
-            if not text:
-                continue
-            log.append(text)
-            m = STEP_RE.match(text.strip())
-            ev = BuildEvent(text)
-            if m:
-                steps += 1
-                current_step = m.group(3)
-                # the engine adds one LABEL step per label; owner and run sort last
-                in_own_steps = m.group(1) == m.group(2) or engine.OWNER_LABEL in m.group(3)
-                ev = BuildEvent(text, int(m.group(1)), int(m.group(2)))
-            elif "Using cache" in text:
-                cached += 1
-            events.append(ev)
-            if on_event:
-                on_event(ev)
-            if stop_when is not None and stop_when(current_step, text):
-                stopped = True
-                break
-        else:
-            ended = True
-    except docker.errors.APIError as exc:
-        ended = True
-        raise BuildError(
-            _explain_build_error(str(exc.explanation or exc), None), "".join(log)
-        ) from None
-    except (KeyboardInterrupt, Exception) as exc:
-        if isinstance(exc, BuildError):
-            raise
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        # read timeouts from a silent, hanging step land here
-        raise BuildError(
-            f"Build of {ctx} stopped answering ({type(exc).__name__}) at {current_step!r}; "
-            f"it was cancelled after {time.monotonic() - start:.0f}s.",
-            "".join(log),
-            current_step,
-        ) from None
-    finally:
-        close = getattr(stream, "close", None)
-        if close:  # closing the response makes the engine cancel an unfinished build
-            close()
-        if in_own_steps and not ended:  # Ctrl-C, a deadline, a stop in the owner/run label
-            forget_cancelled_build()  # steps: the engine may still commit one, untagged
-    text = "".join(log)
-    if stopped:
-        drop_unfinished_layer(text)
-    elif image_id is None:
-        raise BuildError(f"Build of {ctx} ended without an image id.", text, current_step)
-    return BuildResult(
-        stage_images=[] if stopped else _tag_stage_leftovers(image_id, text),
-        image_id=image_id or "",
-        tag=None if stopped else tag,
-        seconds=time.monotonic() - start,
-        log=text,
-        cached_steps=cached,
-        steps=steps,
-        events=events,
-        stopped=stopped,
-    )
 
 
 def temp_tag(prefix: str, path: str | Path) -> str:
@@ -322,6 +215,8 @@ def remove(image: str) -> bool:
     cache_failed = False
     lesson = im.labels.get(engine.LESSON_LABEL)
     key = im.labels.get(engine.EXERCISE_LABEL) or (f"lesson{lesson}" if lesson else None)
+    if im.labels.get(engine.COLD_LABEL):
+        key = None  # a cold build's steps must not stay: helpers.buildlock says why
     if settings.build_cache_enabled() and key:
         from . import buildcache
         from .buildcache import _drop_entry, cache_entries, keep_as_cache
@@ -370,6 +265,8 @@ def clean(run: str | None = None) -> dict[str, int]:
         if lab.get(engine.KIND_LABEL) != engine.KIND_TEMP:
             continue
         if not (lab.get(engine.EXERCISE_LABEL) or lab.get(engine.LESSON_LABEL)):
+            continue
+        if lab.get(engine.COLD_LABEL):  # engine.clean removes it whole
             continue
         for tag in engine._tags(row):
             with contextlib.suppress(Exception):  # gone meanwhile, or in use: clean decides

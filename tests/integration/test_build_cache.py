@@ -250,3 +250,40 @@ def test_a_lessons_clean_keeps_its_builds_layers_and_nothing_else(tmp_context):
         images.clean(run=run)
         buildcache.clear_cache(key)
     assert not [e for e in buildcache.cache_entries() if e["exercise"] == key]
+
+
+def test_a_cold_build_never_becomes_the_step_every_later_build_matches(tmp_context, own_cache):
+    """The classic builder takes the newest matching child of a step's parent. A cold build
+    makes a new child for every step; the old harness then primed its warm variant on those
+    (the same Dockerfile), kept that as cache, and every other project's next build on the
+    same base matched the cold ``WORKDIR`` and ran its later steps again (session 8: one such
+    chain per CI run under ``python:3.11``). Now a cold rep is removed before any other build:
+    the other project's rebuild takes every step from the cache."""
+    from helpers import benchmark
+
+    workdir = f"/w{os.getpid()}x{id(tmp_context) % 10**6}"  # no other test's chain shares it
+    for name in ("a", "b"):
+        tmp_context.write(
+            f"Dockerfile.{name}",
+            f"FROM debian:bookworm-slim\nWORKDIR {workdir}\nCOPY {name}.txt .\n"
+            f"RUN cat {name}.txt > /{name}.out\n",
+        )
+        tmp_context.write(f"{name}.txt", f"{name}\n")
+    other = images.temp_tag("ex97b", tmp_context)
+    try:
+        first = images.build(tmp_context, other, dockerfile="Dockerfile.b", on_event=None)
+        assert first.cached_steps < first.steps  # its chain is new
+        benchmark.run(
+            str(tmp_context),
+            [
+                benchmark.Variant("cold", "Dockerfile.a", nocache=True),
+                benchmark.Variant("warm", "Dockerfile.a"),
+            ],
+            reps=1,
+            cache_as=EX,
+        )
+        again = images.build(tmp_context, other, dockerfile="Dockerfile.b", on_event=None)
+        steps = sc.step_cache(again.log)
+        assert all(c for s, c in steps if not s.startswith("FROM")), steps
+    finally:
+        engine.clean(run=engine.RUN_ID)

@@ -63,6 +63,19 @@ def test_a_cached_step_image_removed_before_its_use_is_built_again():
     assert len(calls) == 2
 
 
+def test_a_cached_parent_removed_before_the_commit_is_built_again():
+    """Seen in session 8: the step ran on a cached parent that a removal elsewhere (a cache
+    eviction) took away before the engine committed the step's image."""
+    calls: list[dict] = []
+    err = BuildError(
+        "Build failed at step 'COPY greet.py .': failed to export image: failed to set parent "
+        "sha256:cd7f3374279455690ec838d4d31241fd206230d0046cd920b8d54935c1744480: unknown "
+        "parent image ID sha256:cd7f3374279455690ec838d4d31241fd206230d0046cd920b8d54935c1744480"
+    )
+    assert _build([err, "result"], calls)("ctx", "t", timeout_s=100, on_event=None) == "result"
+    assert len(calls) == 2
+
+
 def test_the_learners_own_build_error_is_not_retried():
     calls: list[dict] = []
     err = BuildError("Build failed at step 'RUN pip install nope': exit code 1")

@@ -1,0 +1,143 @@
+"""A cold build runs alone, and its step images are gone before any other build starts.
+
+Why: the classic builder reuses a cached step by looking among the children of the step's
+parent image for one made by the same instruction, and it takes the **newest** such child
+(moby's ``image/cache``: "check for the most up to date match"); it never goes back to an
+older one. A cold build (``nocache=True``) makes a fresh child for every step. Right after
+one, its ``WORKDIR /app`` on ``python:3.11-slim`` is the newest ``WORKDIR /app`` there, so
+every later build of *any* exercise on that base matches it, finds none of its own next steps
+under it, and runs everything after it again; what that build keeps as layer cache then keeps
+the cold chain alive, and the next run pays again. Session 8 found three such ``WORKDIR /app``
+children of the course's ``python:3.11``, one per CI run, each with its own copy of exercise
+01's starter chain (its ``pip install`` too).
+
+So a cold build takes this host's build lock exclusively and every other classic build
+shares it: no build starts while a cold one runs; a caller that measures a cold build holds
+:func:`exclusive` until it has removed the image (:mod:`helpers.benchmark`), so the whole cold
+chain goes with it, nothing else having been built on it. The lock is a ``flock`` on a file
+per engine in the temp folder (every process on the host that talks to that engine shares it;
+the kernel drops it when a process dies). Waiting is bounded: past its deadline a build goes
+ahead without the lock, never hangs.
+
+Example:
+    >>> with exclusive(5):
+    ...     with shared(5):  # this process's own nested build: no wait
+    ...         held()
+    'exclusive'
+    >>> held() is None
+    True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+#: Longest wait for the lock before a build goes ahead without it.
+MAX_WAIT_S = 300.0
+
+_state = threading.Lock()
+_fd: int | None = None
+_shared = 0  # this process's holders of each mode
+_exclusive = 0
+_mode: int | None = None  # the flock this process holds: LOCK_SH, LOCK_EX or none
+
+
+def lock_path() -> Path:
+    """The lock file of the engine this process talks to (``$DOCKER_HOST``)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    digest = hashlib.sha256(host.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"shipshape-build-{digest}.lock"
+
+
+def held() -> str | None:
+    """The mode this process holds the lock in, or None."""
+    with _state:
+        return {fcntl.LOCK_EX: "exclusive", fcntl.LOCK_SH: "shared"}.get(_mode or -1)
+
+
+def _open() -> int:
+    global _fd
+    if _fd is None:
+        path = lock_path()
+        _fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        with contextlib.suppress(OSError):  # another user's engine session may share it
+            os.chmod(path, 0o666)
+    return _fd
+
+
+def _take(mode: int, timeout_s: float) -> bool:
+    """Take the flock in ``mode`` within ``timeout_s``; False when the deadline passed."""
+    fd = _open()
+    end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
+    pause = 0.02
+    while True:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= end:
+                return False
+            # poll the lock's state with a deadline (flock has no timed wait)
+            time.sleep(min(pause, max(0.0, end - time.monotonic())))
+            pause = min(pause * 2, 0.25)
+
+
+def _settle() -> None:
+    """After a holder left (``_state`` held): the flock matches who still holds what."""
+    global _mode
+    want = fcntl.LOCK_EX if _exclusive else fcntl.LOCK_SH if _shared else fcntl.LOCK_UN
+    if _mode is None or _mode == want:
+        return
+    if want == fcntl.LOCK_UN or _mode == fcntl.LOCK_EX:  # releasing, or exclusive -> shared
+        fcntl.flock(_open(), want)  # never blocks
+        _mode = None if want == fcntl.LOCK_UN else want
+
+
+@contextlib.contextmanager
+def shared(timeout_s: float) -> Iterator[bool]:
+    """Held by every classic build: waits while a cold build (another process's) runs.
+    Yields whether the lock is held (False: the wait passed its deadline)."""
+    global _shared, _mode
+    with _state:
+        have = _mode is not None
+        _shared += 1
+    got = have or _take(fcntl.LOCK_SH, timeout_s)
+    if got and not have:
+        with _state:
+            _mode = _mode or fcntl.LOCK_SH
+    try:
+        yield got
+    finally:
+        with _state:
+            _shared -= 1
+            _settle()
+
+
+@contextlib.contextmanager
+def exclusive(timeout_s: float) -> Iterator[bool]:
+    """Held by a cold build, and by a caller until its cold image is removed: no other
+    build on this engine starts meanwhile. Reentrant within the process. Yields whether the
+    lock is held (False: the wait passed its deadline, and the build goes ahead anyway)."""
+    global _exclusive, _mode
+    with _state:
+        have = _mode == fcntl.LOCK_EX
+        _exclusive += 1
+    # flock converts this process's shared lock (another thread's build) in place
+    got = have or _take(fcntl.LOCK_EX, timeout_s)
+    if got and not have:
+        with _state:
+            _mode = fcntl.LOCK_EX
+    try:
+        yield got
+    finally:
+        with _state:
+            _exclusive -= 1
+            _settle()
