@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import tempfile
@@ -39,6 +38,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; builds go ahead unlocked, as on a deadline
+    fcntl = None  # type: ignore[assignment]
+
+_SH, _EX, _NB, _UN = 1, 2, 4, 8  # flock's LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
 
 #: Longest wait for the lock before a build goes ahead without it.
 MAX_WAIT_S = 300.0
@@ -51,16 +57,22 @@ _mode: int | None = None  # the flock this process holds: LOCK_SH, LOCK_EX or no
 
 
 def lock_path() -> Path:
-    """The lock file of the engine this process talks to (``$DOCKER_HOST``)."""
+    """The lock file of the engine this process talks to (``$DOCKER_HOST``).
+
+    In ``/tmp`` itself, not ``$TMPDIR``: every process on the host must find the same file,
+    and test runners and notebook servers give their processes temp folders of their own
+    (session 8's first try used ``$TMPDIR``, and the suite's workers each locked their own).
+    """
     host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
     digest = hashlib.sha256(host.encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"shipshape-build-{digest}.lock"
+    base = Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+    return base / f"shipshape-build-{digest}.lock"
 
 
 def held() -> str | None:
     """The mode this process holds the lock in, or None."""
     with _state:
-        return {fcntl.LOCK_EX: "exclusive", fcntl.LOCK_SH: "shared"}.get(_mode or -1)
+        return {_EX: "exclusive", _SH: "shared"}.get(_mode or -1)
 
 
 def _open() -> int:
@@ -75,12 +87,14 @@ def _open() -> int:
 
 def _take(mode: int, timeout_s: float) -> bool:
     """Take the flock in ``mode`` within ``timeout_s``; False when the deadline passed."""
+    if fcntl is None:
+        return False
     fd = _open()
     end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
     pause = 0.02
     while True:
         try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+            fcntl.flock(fd, mode | _NB)
             return True
         except BlockingIOError:
             if time.monotonic() >= end:
@@ -93,12 +107,13 @@ def _take(mode: int, timeout_s: float) -> bool:
 def _settle() -> None:
     """After a holder left (``_state`` held): the flock matches who still holds what."""
     global _mode
-    want = fcntl.LOCK_EX if _exclusive else fcntl.LOCK_SH if _shared else fcntl.LOCK_UN
+    want = _EX if _exclusive else _SH if _shared else _UN
     if _mode is None or _mode == want:
         return
-    if want == fcntl.LOCK_UN or _mode == fcntl.LOCK_EX:  # releasing, or exclusive -> shared
-        fcntl.flock(_open(), want)  # never blocks
-        _mode = None if want == fcntl.LOCK_UN else want
+    if want == _UN or _mode == _EX:  # releasing, or exclusive -> shared
+        if fcntl is not None:
+            fcntl.flock(_open(), want)  # never blocks
+        _mode = None if want == _UN else want
 
 
 @contextlib.contextmanager
@@ -109,10 +124,10 @@ def shared(timeout_s: float) -> Iterator[bool]:
     with _state:
         have = _mode is not None
         _shared += 1
-    got = have or _take(fcntl.LOCK_SH, timeout_s)
+    got = have or _take(_SH, timeout_s)
     if got and not have:
         with _state:
-            _mode = _mode or fcntl.LOCK_SH
+            _mode = _mode or _SH
     try:
         yield got
     finally:
@@ -128,13 +143,13 @@ def exclusive(timeout_s: float) -> Iterator[bool]:
     lock is held (False: the wait passed its deadline, and the build goes ahead anyway)."""
     global _exclusive, _mode
     with _state:
-        have = _mode == fcntl.LOCK_EX
+        have = _mode == _EX
         _exclusive += 1
     # flock converts this process's shared lock (another thread's build) in place
-    got = have or _take(fcntl.LOCK_EX, timeout_s)
+    got = have or _take(_EX, timeout_s)
     if got and not have:
         with _state:
-            _mode = fcntl.LOCK_EX
+            _mode = _EX
     try:
         yield got
     finally:
