@@ -320,6 +320,20 @@ def evict_cache(exercise: str | None = None) -> list[str]:
     return dropped
 
 
+def drop_unused_since(since: float, exercise: str | None = None) -> list[str]:
+    """Drop the cached builds (of one exercise or lesson key, or all) nobody used (built or
+    reused) since the epoch time ``since``: what a test suite or a class keeps after a run is
+    that run's working set, nothing older. Returns the dropped groups. Reuse refreshes an
+    entry's time at most once a minute (:data:`REFRESH_S`): one used within a minute before
+    ``since`` may go too."""
+    dropped = []
+    for e in cache_entries():
+        if e["at"] < since and exercise in (None, e["exercise"]):
+            _drop_entry(e)
+            dropped.append(e["group"])
+    return dropped
+
+
 def clear_cache(exercise: str | None = None) -> int:
     """Remove the layer cache (of one exercise, or all). Returns how many builds were dropped."""
     entries = [e for e in cache_entries() if exercise is None or e["exercise"] == exercise]

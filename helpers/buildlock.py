@@ -90,18 +90,31 @@ def _take(mode: int, timeout_s: float) -> bool:
     if fcntl is None:
         return False
     fd = _open()
-    end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
+    t0 = time.monotonic()
+    end = t0 + max(0.0, min(timeout_s, MAX_WAIT_S))
     pause = 0.02
     while True:
         try:
             fcntl.flock(fd, mode | _NB)
+            _log_wait(mode, time.monotonic() - t0, True)
             return True
         except BlockingIOError:
             if time.monotonic() >= end:
+                _log_wait(mode, time.monotonic() - t0, False)
                 return False
             # poll the lock's state with a deadline (flock has no timed wait)
             time.sleep(min(pause, max(0.0, end - time.monotonic())))
             pause = min(pause * 2, 0.25)
+
+
+def _log_wait(mode: int, waited_s: float, got: bool) -> None:
+    """With ``$SHIPSHAPE_BUILDLOCK_LOG`` set: one line per wait for the lock (how long each
+    build waited for a cold one, and each cold one for the builds before it)."""
+    path = os.environ.get("SHIPSHAPE_BUILDLOCK_LOG")
+    if path and waited_s >= 0.05:
+        line = f"{time.time():.3f} {os.getpid()} {'ex' if mode == _EX else 'sh'} {waited_s:.3f} {int(got)}\n"
+        with contextlib.suppress(OSError), open(path, "a") as f:
+            f.write(line)
 
 
 def _settle() -> None:

@@ -101,6 +101,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
 def cmd_clean(args: argparse.Namespace) -> int:
     from . import engine
 
+    if args.cache_unused_since is not None:  # the layer cache only: the rest stays
+        from . import buildcache
+
+        gone = buildcache.drop_unused_since(args.cache_unused_since, args.exercise)
+        print(f"dropped {len(gone)} cached builds unused since {args.cache_unused_since:.0f}")
+        return 0
     counts = engine.clean(include_base=args.all)
     print("removed " + ", ".join(f"{v} {k}" for k, v in counts.items()))
     return 0
@@ -226,6 +232,18 @@ def build_parser() -> argparse.ArgumentParser:
     cl = sub.add_parser("clean", help="remove what the course created (by label only)")
     cl.add_argument(
         "--all", action="store_true", help="base-image replicas and the layer cache too"
+    )
+    cl.add_argument(
+        "--cache-unused-since",
+        type=float,
+        metavar="EPOCH",
+        help="only drop the cached builds not used since this time (seconds since 1970), "
+        "e.g. the start of a test run: the cache keeps that run's working set",
+    )
+    cl.add_argument(
+        "--exercise",
+        metavar="KEY",
+        help="with --cache-unused-since: only this exercise's (or lesson's, lessonNN) builds",
     )
     cl.set_defaults(fn=cmd_clean)
     lo = sub.add_parser("leftovers", help="list temporary resources still present (exit 1 if any)")
