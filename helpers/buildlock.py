@@ -19,13 +19,10 @@ per engine in the temp folder (every process on the host that talks to that engi
 the kernel drops it when a process dies). Waiting is bounded: past its deadline a build goes
 ahead without the lock, never hangs.
 
-Example:
-    >>> with exclusive(5):
-    ...     with shared(5):  # this process's own nested build: no wait
-    ...         held()
-    'exclusive'
-    >>> held() is None
-    True
+Example (the lock itself is tested between processes in ``tests/unit/test_buildlock.py``;
+a doctest would wait on the suite's own builds):
+    >>> lock_path().name.startswith("shipshape-build-"), held()
+    (True, None)
 """
 
 from __future__ import annotations
@@ -50,10 +47,11 @@ _SH, _EX, _NB, _UN = 1, 2, 4, 8  # flock's LOCK_SH, LOCK_EX, LOCK_NB, LOCK_UN
 MAX_WAIT_S = 300.0
 
 _state = threading.Lock()
-_fd: int | None = None
+_fds: dict[str, int] = {}  # "main": the lock; "gate": closed by a cold build that waits
 _shared = 0  # this process's holders of each mode
 _exclusive = 0
 _mode: int | None = None  # the flock this process holds: LOCK_SH, LOCK_EX or none
+_gate = False  # this process holds the gate closed (LOCK_EX)
 
 
 def lock_path() -> Path:
@@ -75,52 +73,55 @@ def held() -> str | None:
         return {_EX: "exclusive", _SH: "shared"}.get(_mode or -1)
 
 
-def _open() -> int:
-    global _fd
-    if _fd is None:
-        path = lock_path()
-        _fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+def _open(which: str = "main") -> int:
+    """The file descriptor of the lock (``main``) or of its gate (``gate``)."""
+    if which not in _fds:
+        path = lock_path() if which == "main" else lock_path().with_suffix(".gate")
+        _fds[which] = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         with contextlib.suppress(OSError):  # another user's engine session may share it
             os.chmod(path, 0o666)
-    return _fd
+    return _fds[which]
 
 
-def _take(mode: int, timeout_s: float) -> bool:
-    """Take the flock in ``mode`` within ``timeout_s``; False when the deadline passed."""
+def _take(which: str, mode: int, end: float) -> bool:
+    """Take the flock ``which`` in ``mode`` by the monotonic time ``end``; False if not."""
     if fcntl is None:
         return False
-    fd = _open()
+    fd = _open(which)
     t0 = time.monotonic()
-    end = t0 + max(0.0, min(timeout_s, MAX_WAIT_S))
     pause = 0.02
     while True:
         try:
             fcntl.flock(fd, mode | _NB)
-            _log_wait(mode, time.monotonic() - t0, True)
+            _log_wait(which, mode, time.monotonic() - t0, True)
             return True
         except BlockingIOError:
             if time.monotonic() >= end:
-                _log_wait(mode, time.monotonic() - t0, False)
+                _log_wait(which, mode, time.monotonic() - t0, False)
                 return False
             # poll the lock's state with a deadline (flock has no timed wait)
             time.sleep(min(pause, max(0.0, end - time.monotonic())))
             pause = min(pause * 2, 0.25)
 
 
-def _log_wait(mode: int, waited_s: float, got: bool) -> None:
+def _log_wait(which: str, mode: int, waited_s: float, got: bool) -> None:
     """With ``$SHIPSHAPE_BUILDLOCK_LOG`` set: one line per wait for the lock (how long each
     build waited for a cold one, and each cold one for the builds before it)."""
     path = os.environ.get("SHIPSHAPE_BUILDLOCK_LOG")
     if path and waited_s >= 0.05:
-        line = f"{time.time():.3f} {os.getpid()} {'ex' if mode == _EX else 'sh'} {waited_s:.3f} {int(got)}\n"
+        kind = "ex" if mode == _EX else "sh"
+        line = f"{time.time():.3f} {os.getpid()} {which} {kind} {waited_s:.3f} {int(got)}\n"
         with contextlib.suppress(OSError), open(path, "a") as f:
             f.write(line)
 
 
 def _settle() -> None:
-    """After a holder left (``_state`` held): the flock matches who still holds what."""
-    global _mode
+    """After a holder left (``_state`` held): the flocks match who still holds what."""
+    global _mode, _gate
     want = _EX if _exclusive else _SH if _shared else _UN
+    if _gate and not _exclusive and fcntl is not None:
+        fcntl.flock(_open("gate"), _UN)  # the exclusive holders are gone: open the gate
+        _gate = False
     if _mode is None or _mode == want:
         return
     if want == _UN or _mode == _EX:  # releasing, or exclusive -> shared
@@ -131,16 +132,24 @@ def _settle() -> None:
 
 @contextlib.contextmanager
 def shared(timeout_s: float) -> Iterator[bool]:
-    """Held by every classic build: waits while a cold build (another process's) runs.
-    Yields whether the lock is held (False: the wait passed its deadline)."""
+    """Held by every classic build: waits while a cold build (another process's) runs or
+    waits to run. Yields whether the lock is held (False: the wait passed its deadline)."""
     global _shared, _mode
     with _state:
         have = _mode is not None
         _shared += 1
-    got = have or _take(_SH, timeout_s)
-    if got and not have:
-        with _state:
-            _mode = _mode or _SH
+    got = have
+    if not have:
+        end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
+        # through the gate: closed while a cold build waits for the builds before it, so
+        # new builds queue behind it instead of keeping it waiting forever
+        through = _take("gate", _SH, end)
+        got = through and _take("main", _SH, end)
+        if through and fcntl is not None:
+            fcntl.flock(_open("gate"), _UN)
+        if got:
+            with _state:
+                _mode = _mode or _SH
     try:
         yield got
     finally:
@@ -154,15 +163,22 @@ def exclusive(timeout_s: float) -> Iterator[bool]:
     """Held by a cold build, and by a caller until its cold image is removed: no other
     build on this engine starts meanwhile. Reentrant within the process. Yields whether the
     lock is held (False: the wait passed its deadline, and the build goes ahead anyway)."""
-    global _exclusive, _mode
+    global _exclusive, _mode, _gate
     with _state:
         have = _mode == _EX
         _exclusive += 1
-    # flock converts this process's shared lock (another thread's build) in place
-    got = have or _take(_EX, timeout_s)
-    if got and not have:
+    got = have
+    if not have:
+        end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
+        closed = _take("gate", _EX, end)  # no new build starts from here on
         with _state:
-            _mode = _EX
+            _gate = _gate or closed
+        # then the builds already running finish; flock converts this process's shared
+        # lock (another thread's build) in place
+        got = _take("main", _EX, end)
+        if got:
+            with _state:
+                _mode = _EX
     try:
         yield got
     finally:
