@@ -168,3 +168,34 @@ def test_switching_the_cache_off_and_on_gives_the_same_layers_again(
         assert layers[0] == layers[1], "the package-cache layer changed between two cycles"
     finally:
         engine.clean(run=engine.RUN_ID)
+
+
+def test_the_layer_on_an_unlabelled_base_carries_no_runs_label(
+    tmp_context, docker_client, monkeypatch
+):
+    """A plain replica has no run or owner label: the layer gets fixed ones, the same for
+    every process, never the applying process's run (its steps stay behind as cache when the
+    layer comes off; with a test run's label on them the suite's leak check counted them)."""
+    from helpers import baselayers, engine
+
+    monkeypatch.setenv(pkgcache.ENV, "127.0.0.1:9:9")
+    base = f"shipshape-test/pkg-plain:{engine.RUN_ID.lower()}"
+    _context(tmp_context)
+    plain, _ = docker_client.images.build(path=str(tmp_context), tag=base, rm=True)  # unlabelled
+    steps: list[str] = []
+    try:
+        assert baselayers.apply_package_cache(base, pkgcache.config())
+        hist = [h["Id"] for h in docker_client.api.history(base)]
+        steps = hist[: hist.index(plain.id)]
+        labels = docker_client.images.get(base).labels
+        assert labels[engine.RUN_LABEL] == baselayers.BASE_LAYER_RUN, labels
+        assert labels[engine.OWNER_LABEL] == baselayers.BASE_LAYER_RUN, labels
+        assert baselayers.remove_package_cache(base)
+    finally:
+        import contextlib
+
+        import docker
+
+        for image in [*steps, base]:  # the steps left as cache, newest first, then the base
+            with contextlib.suppress(docker.errors.APIError):
+                docker_client.images.remove(image)
