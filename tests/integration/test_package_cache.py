@@ -180,8 +180,11 @@ def test_the_layer_on_an_unlabelled_base_carries_no_runs_label(
 
     monkeypatch.setenv(pkgcache.ENV, "127.0.0.1:9:9")
     base = f"shipshape-test/pkg-plain:{engine.RUN_ID.lower()}"
-    _context(tmp_context)
-    plain, _ = docker_client.images.build(path=str(tmp_context), tag=base, rm=True)  # unlabelled
+    # FROM scratch: a course base would pass its own labels on (the replicas carry them)
+    tmp_context.write("Dockerfile", "FROM scratch\nCOPY x /x\n")
+    tmp_context.write("x", "plain\n")
+    plain, _ = docker_client.images.build(path=str(tmp_context), tag=base, rm=True)
+    assert not plain.labels, plain.labels  # no label of its own to pass on
     steps: list[str] = []
     try:
         assert baselayers.apply_package_cache(base, pkgcache.config())
