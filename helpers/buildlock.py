@@ -15,9 +15,10 @@ So a cold build takes this host's build lock exclusively and every other classic
 shares it: no build starts while a cold one runs; a caller that measures a cold build holds
 :func:`exclusive` until it has removed the image (:mod:`helpers.benchmark`), so the whole cold
 chain goes with it, nothing else having been built on it. The lock is a ``flock`` on a file
-per engine in the temp folder (every process on the host that talks to that engine shares it;
+per engine in ``/tmp`` (every process on the host that talks to that engine shares it;
 the kernel drops it when a process dies). Waiting is bounded: past its deadline a build goes
-ahead without the lock, never hangs.
+ahead without the lock, never hangs; a build that waits says so in its progress. Where there
+is no ``flock`` (Windows) builds go ahead unlocked.
 
 Example (the lock itself is tested between processes in ``tests/unit/test_buildlock.py``;
 a doctest would wait on the suite's own builds):
@@ -33,7 +34,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 try:
@@ -83,8 +84,9 @@ def _open(which: str = "main") -> int:
     return _fds[which]
 
 
-def _take(which: str, mode: int, end: float) -> bool:
-    """Take the flock ``which`` in ``mode`` by the monotonic time ``end``; False if not."""
+def _take(which: str, mode: int, end: float, on_wait: Callable[[], None] | None = None) -> bool:
+    """Take the flock ``which`` in ``mode`` by the monotonic time ``end``; False if not.
+    ``on_wait`` is called once, when the lock is not free at the first try."""
     if fcntl is None:
         return False
     fd = _open(which)
@@ -96,6 +98,9 @@ def _take(which: str, mode: int, end: float) -> bool:
             _log_wait(which, mode, time.monotonic() - t0, True)
             return True
         except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+                on_wait = None
             if time.monotonic() >= end:
                 _log_wait(which, mode, time.monotonic() - t0, False)
                 return False
@@ -131,9 +136,10 @@ def _settle() -> None:
 
 
 @contextlib.contextmanager
-def shared(timeout_s: float) -> Iterator[bool]:
+def shared(timeout_s: float, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
     """Held by every classic build: waits while a cold build (another process's) runs or
-    waits to run. Yields whether the lock is held (False: the wait passed its deadline)."""
+    waits to run. Yields whether the lock is held (False: the wait passed its deadline).
+    ``on_wait`` is called once if the build has to wait (to say so, not to stall silently)."""
     global _shared, _mode
     with _state:
         have = _mode is not None
@@ -143,8 +149,15 @@ def shared(timeout_s: float) -> Iterator[bool]:
         end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
         # through the gate: closed while a cold build waits for the builds before it, so
         # new builds queue behind it instead of keeping it waiting forever
-        through = _take("gate", _SH, end)
-        got = through and _take("main", _SH, end)
+        said: list[bool] = []
+
+        def waiting() -> None:
+            if on_wait is not None and not said:
+                said.append(True)
+                on_wait()
+
+        through = _take("gate", _SH, end, waiting)
+        got = through and _take("main", _SH, end, waiting)
         if through and fcntl is not None:
             fcntl.flock(_open("gate"), _UN)
         if got:
@@ -159,10 +172,11 @@ def shared(timeout_s: float) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def exclusive(timeout_s: float) -> Iterator[bool]:
+def exclusive(timeout_s: float, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
     """Held by a cold build, and by a caller until its cold image is removed: no other
     build on this engine starts meanwhile. Reentrant within the process. Yields whether the
-    lock is held (False: the wait passed its deadline, and the build goes ahead anyway)."""
+    lock is held (False: the wait passed its deadline, and the build goes ahead anyway).
+    ``on_wait`` is called once if it has to wait for the builds already running."""
     global _exclusive, _mode, _gate
     with _state:
         have = _mode == _EX
@@ -170,12 +184,19 @@ def exclusive(timeout_s: float) -> Iterator[bool]:
     got = have
     if not have:
         end = time.monotonic() + max(0.0, min(timeout_s, MAX_WAIT_S))
-        closed = _take("gate", _EX, end)  # no new build starts from here on
+        said: list[bool] = []
+
+        def waiting() -> None:
+            if on_wait is not None and not said:
+                said.append(True)
+                on_wait()
+
+        closed = _take("gate", _EX, end, waiting)  # no new build starts from here on
         with _state:
             _gate = _gate or closed
         # then the builds already running finish; flock converts this process's shared
         # lock (another thread's build) in place
-        got = _take("main", _EX, end)
+        got = _take("main", _EX, end, waiting)
         if got:
             with _state:
                 _mode = _EX

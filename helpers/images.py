@@ -162,8 +162,18 @@ def build(
     from . import buildlock, classicbuild
 
     # a cold build runs alone; every other build waits for it (helpers.buildlock)
+    why = (
+        "A no-cache build runs alone: waiting for the builds already running on this engine.\n"
+        if nocache
+        else "Waiting for a no-cache build elsewhere on this engine to finish (it runs alone).\n"
+    )
+
+    def waiting() -> None:
+        if on_event:
+            on_event(BuildEvent(why))
+
     t0 = time.monotonic()
-    with (buildlock.exclusive if nocache else buildlock.shared)(deadline):
+    with (buildlock.exclusive if nocache else buildlock.shared)(deadline, waiting):
         left = max(1.0, deadline - (time.monotonic() - t0))  # the wait is part of the deadline
         return classicbuild.build(
             api, ctx, df, tag, target, buildargs, all_labels, nocache, left, on_event, stop_when

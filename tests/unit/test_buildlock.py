@@ -65,14 +65,17 @@ def test_a_cold_build_elsewhere_holds_every_other_build_back(own_lock):
     holder = _holder(own_lock, "exclusive")
     try:
         assert _said(holder) == "held"
-        with buildlock.shared(0.3) as got:  # the deadline passes: go ahead, unlocked
-            assert got is False
+        told: list[str] = []
+        with buildlock.shared(0.3, lambda: told.append("waiting")) as got:
+            assert got is False  # the deadline passes: go ahead, unlocked
+        assert told == ["waiting"]  # said once, not once per poll
         with buildlock.exclusive(0.3) as got:
             assert got is False
         assert buildlock.held() is None
         _release(holder)
-        with buildlock.shared(5) as got:  # released (as it is when a process dies)
+        with buildlock.shared(5, lambda: told.append("again")) as got:  # released
             assert got is True and buildlock.held() == "shared"
+            assert told == ["waiting"]  # a free lock: nothing to say
             with buildlock.exclusive(5) as again:  # this process alone: converts in place
                 assert again is True and buildlock.held() == "exclusive"
             assert buildlock.held() == "shared"
